@@ -1,0 +1,76 @@
+package dev.sidegate;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+import dev.sidegate.config.ConfigException;
+import dev.sidegate.config.ConfigLoader;
+import dev.sidegate.config.Messages;
+import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.demo.Demo;
+import io.helidon.logging.common.LogConfig;
+import sun.misc.Signal;
+
+/**
+ * Command-line entry point. {@code sidegate} runs from the environment; {@code sidegate --demo} runs the demo.
+ * Exit codes: 0 after a graceful stop (SIGTERM or SIGINT), 2 for a configuration error, 1 when it cannot start.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        LogConfig.configureRuntime();
+        List<String> arguments = List.of(args);
+        boolean demo = arguments.contains("--demo");
+        if (arguments.stream().anyMatch(a -> !a.equals("--demo"))) {
+            System.err.println("usage: sidegate [--demo]   (configuration comes from SIDEGATE_* environment variables)");
+            System.exit(2);
+        }
+
+        Map<String, String> env = System.getenv();
+        Demo demoMode = null;
+        if (demo) {
+            demoMode = Demo.start(env);
+            env = demoMode.environment();
+        }
+
+        Sidegate sidegate;
+        try {
+            SidegateConfig config = ConfigLoader.load(env);
+            sidegate = Sidegate.start(config);
+        } catch (ConfigException e) {
+            System.err.println("sidegate: configuration error: " + e.getMessage());
+            System.exit(2);
+            return;
+        } catch (RuntimeException e) {
+            System.err.println("sidegate: cannot start: " + Messages.oneLine(e));
+            System.exit(1);
+            return;
+        }
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Demo finalDemo = demoMode;
+        Runnable stop = () -> {
+            sidegate.shutdown();
+            if (finalDemo != null) {
+                finalDemo.close();
+            }
+            stopped.countDown();
+        };
+        for (String signal : List.of("TERM", "INT")) {
+            // A handler (not a shutdown hook) so that a drained stop exits 0 instead of 143.
+            Signal.handle(new Signal(signal), s -> Thread.ofPlatform().name("sidegate-shutdown").start(stop));
+        }
+        if (demoMode != null) {
+            demoMode.printInstructions(sidegate.port(), sidegate.adminPort());
+        }
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        System.exit(0);
+    }
+}

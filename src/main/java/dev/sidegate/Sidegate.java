@@ -1,0 +1,216 @@
+package dev.sidegate;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import dev.sidegate.admin.AdminService;
+import dev.sidegate.admin.Readiness;
+import dev.sidegate.config.Durations;
+import dev.sidegate.config.ServerSettings;
+import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.proxy.ErrorPages;
+import dev.sidegate.proxy.Forwarding;
+import dev.sidegate.proxy.HeaderTimeout;
+import dev.sidegate.proxy.PathNormalizer;
+import dev.sidegate.proxy.Pipeline;
+import dev.sidegate.proxy.ProxyHandler;
+import dev.sidegate.proxy.RouteTable;
+import dev.sidegate.proxy.Stage;
+import dev.sidegate.proxy.UpstreamCall;
+import dev.sidegate.proxy.UpstreamClients;
+import io.helidon.common.configurable.Resource;
+import io.helidon.common.tls.Tls;
+import io.helidon.http.DirectHandler;
+import io.helidon.http.encoding.ContentEncodingContext;
+import io.helidon.webserver.ListenerConfig;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http.DirectHandlers;
+import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.observe.ObserveFeature;
+import io.helidon.webserver.observe.health.HealthObserver;
+import io.helidon.webserver.observe.metrics.MetricsObserver;
+
+/**
+ * One running Sidegate: the proxy listener, the admin listener and the request pipeline, wired explicitly.
+ * {@link Main} starts one from the environment; tests start several in one JVM on random ports.
+ */
+public final class Sidegate implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Sidegate.class.getName());
+    static final String ADMIN_SOCKET = "admin";
+
+    private final WebServer server;
+    private final AtomicReference<Pipeline> pipeline;
+    private final Readiness readiness;
+    private final UpstreamClients clients;
+    private final HeaderTimeout headerTimeout;
+    private final AtomicBoolean stopped = new AtomicBoolean();
+
+    private Sidegate(WebServer server, AtomicReference<Pipeline> pipeline, Readiness readiness,
+                     UpstreamClients clients, HeaderTimeout headerTimeout) {
+        this.server = server;
+        this.pipeline = pipeline;
+        this.readiness = readiness;
+        this.clients = clients;
+        this.headerTimeout = headerTimeout;
+    }
+
+    /**
+     * Validates the configuration into a pipeline, binds both listeners and starts serving.
+     *
+     * @throws dev.sidegate.config.ConfigException when the configuration cannot be turned into a pipeline
+     */
+    public static Sidegate start(SidegateConfig config) {
+        UpstreamClients clients = new UpstreamClients();
+        AtomicReference<Pipeline> pipeline = new AtomicReference<>(pipeline(config, clients));
+        Readiness readiness = new Readiness(() -> pipeline.get().config());
+        ServerSettings settings = config.server();
+        HeaderTimeout headerTimeout = new HeaderTimeout(settings.headerTimeout());
+        ProxyHandler handler = new ProxyHandler(pipeline::get,
+                                                new PathNormalizer(settings.paths()),
+                                                new Forwarding(settings.trustedProxies()));
+
+        WebServerConfig.Builder builder = WebServer.builder()
+                .shutdownHook(false)
+                .featuresDiscoverServices(false);
+        proxyListener(builder, settings, headerTimeout);
+        builder.routing(r -> r.any(handler));
+        builder.putSocket(ADMIN_SOCKET, admin -> adminListener(admin, settings));
+        builder.routing(ADMIN_SOCKET, r -> r.register("/admin", new AdminService(() -> pipeline.get().config())));
+        builder.addFeature(ObserveFeature.builder()
+                                   .sockets(List.of(ADMIN_SOCKET))
+                                   .observersDiscoverServices(false)
+                                   .addObserver(HealthObserver.builder()
+                                                        .useSystemServices(false)
+                                                        .details(true)
+                                                        .addCheck(readiness)
+                                                        .build())
+                                   .addObserver(MetricsObserver.create())
+                                   .build());
+        WebServer server;
+        try {
+            server = builder.build().start();
+        } catch (RuntimeException e) {
+            headerTimeout.close();
+            clients.close();
+            throw e;
+        }
+        Sidegate sidegate = new Sidegate(server, pipeline, readiness, clients, headerTimeout);
+        readiness.serving();
+        LOG.log(System.Logger.Level.INFO, sidegate.describe());
+        return sidegate;
+    }
+
+    /** The pipeline for one configuration. The order of the stages is decided here and only here. */
+    static Pipeline pipeline(SidegateConfig config, UpstreamClients clients) {
+        RouteTable routes = RouteTable.create(config.routes(), config.server().paths());
+        List<Stage> stages = new ArrayList<>();
+        stages.add(new UpstreamCall(clients));
+        return new Pipeline(config, routes, stages);
+    }
+
+    private static void proxyListener(WebServerConfig.Builder builder, ServerSettings s, HeaderTimeout headerTimeout) {
+        builder.host("0.0.0.0")
+                .port(s.port())
+                .shutdownGracePeriod(s.drainTimeout())
+                .idleConnectionTimeout(s.idleTimeout())
+                .idleConnectionPeriod(idleCheckPeriod(s.idleTimeout()))
+                .maxPayloadSize(-1)
+                .contentEncoding(noContentEncoding())
+                .directHandlers(problemPages())
+                .protocolsDiscoverServices(false)
+                .addProtocol(Http1Config.builder()
+                                     .maxHeadersSize(s.maxHeaderSize())
+                                     .maxPrologueLength(s.maxRequestLine())
+                                     .addReceiveListener(headerTimeout)
+                                     .build());
+        s.tls().ifPresent(files -> builder.tls(Tls.builder()
+                                                       .privateKey(k -> k.pem(p -> p.key(Resource.create(files.privateKey()))))
+                                                       .privateKeyCertChain(k -> k.pem(p -> p.certChain(
+                                                               Resource.create(files.certificate()))))
+                                                       .build()));
+    }
+
+    private static void adminListener(ListenerConfig.Builder admin, ServerSettings s) {
+        admin.host("0.0.0.0")
+                .port(s.adminPort())
+                .shutdownGracePeriod(Duration.ofMillis(500))
+                .contentEncoding(noContentEncoding())
+                .directHandlers(problemPages());
+    }
+
+    private static ContentEncodingContext noContentEncoding() {
+        // Bodies pass through as they are: Sidegate neither compresses responses nor decompresses requests.
+        return ContentEncodingContext.builder().contentEncodingsDiscoverServices(false).build();
+    }
+
+    private static DirectHandlers problemPages() {
+        ErrorPages pages = new ErrorPages();
+        DirectHandlers.Builder handlers = DirectHandlers.builder();
+        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+            handlers.addHandler(type, pages);
+        }
+        return handlers.build();
+    }
+
+    private static Duration idleCheckPeriod(Duration idleTimeout) {
+        return Duration.ofMillis(Math.max(100, Math.min(10_000, idleTimeout.toMillis() / 4)));
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public int adminPort() {
+        return server.port(ADMIN_SOCKET);
+    }
+
+    public SidegateConfig config() {
+        return pipeline.get().config();
+    }
+
+    /** Readiness as the admin port reports it. */
+    public Readiness readiness() {
+        return readiness;
+    }
+
+    /**
+     * Graceful stop, as on SIGTERM: readiness turns false, the listeners stop accepting, idle connections close,
+     * and in-flight requests get up to the drain timeout to finish. Returns when all is stopped.
+     */
+    public void shutdown() {
+        if (!stopped.compareAndSet(false, true)) {
+            return;
+        }
+        readiness.draining();
+        Duration drain = config().server().drainTimeout();
+        LOG.log(System.Logger.Level.INFO, "draining: no new connections, in-flight requests have up to "
+                + Durations.format(drain));
+        server.stop();
+        headerTimeout.close();
+        clients.close();
+        LOG.log(System.Logger.Level.INFO, "stopped");
+    }
+
+    @Override
+    public void close() {
+        shutdown();
+    }
+
+    private String describe() {
+        SidegateConfig c = config();
+        ServerSettings s = c.server();
+        String scheme = s.tls().isPresent() ? "https" : "http";
+        List<String> stageNames = pipeline.get().stages().stream().map(Stage::name).toList();
+        return "sidegate started: proxy=" + scheme + "://0.0.0.0:" + port()
+                + " admin=http://0.0.0.0:" + adminPort()
+                + " upstream=" + c.defaultUpstream()
+                + " config=" + c.source().file().map(p -> p + " (version " + c.source().version() + ")").orElse("none")
+                + " routes=" + (c.routesDeclared() ? c.routes().size() : "all-to-upstream")
+                + " stages=" + String.join(",", stageNames)
+                + " drain_timeout=" + Durations.format(s.drainTimeout());
+    }
+}

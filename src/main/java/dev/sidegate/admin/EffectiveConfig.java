@@ -1,0 +1,78 @@
+package dev.sidegate.admin;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sidegate.config.Durations;
+import dev.sidegate.config.RouteSettings;
+import dev.sidegate.config.ServerSettings;
+import dev.sidegate.config.SidegateConfig;
+
+/**
+ * The effective configuration as JSON for {@code GET /admin/config}: every value Sidegate uses, after environment
+ * variables and defaults, with secrets replaced by {@code "<redacted>"}.
+ */
+final class EffectiveConfig {
+    static final String REDACTED = "<redacted>";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private EffectiveConfig() {
+    }
+
+    static byte[] render(SidegateConfig config) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        Map<String, Object> source = new LinkedHashMap<>();
+        source.put("file", config.source().file().map(Object::toString).orElse(null));
+        source.put("version", config.source().version());
+        source.put("loaded_at", config.source().loadedAt().toString());
+        root.put("source", source);
+        root.put("server", server(config.server()));
+        root.put("upstream", config.defaultUpstream().toString());
+        root.put("routes_declared", config.routesDeclared());
+        List<Object> routes = new ArrayList<>();
+        for (RouteSettings r : config.routes()) {
+            routes.add(route(r));
+        }
+        root.put("routes", routes);
+        try {
+            return JSON.writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Map<String, Object> server(ServerSettings s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("port", s.port());
+        m.put("admin_port", s.adminPort());
+        m.put("tls", s.tls().map(t -> Map.of("cert", t.certificate().toString(), "key", t.privateKey().toString()))
+                .orElse(null));
+        m.put("drain_timeout", Durations.format(s.drainTimeout()));
+        m.put("header_timeout", Durations.format(s.headerTimeout()));
+        m.put("idle_timeout", Durations.format(s.idleTimeout()));
+        m.put("max_header_size", s.maxHeaderSize());
+        m.put("max_request_line", s.maxRequestLine());
+        m.put("trusted_proxies", s.trustedProxies().stream().map(Object::toString).toList());
+        m.put("paths", Map.of("encoded_slashes", s.paths().rejectEncodedSlashes() ? "reject" : "keep",
+                              "semicolons", s.paths().rejectSemicolons() ? "reject" : "keep"));
+        return m;
+    }
+
+    private static Map<String, Object> route(RouteSettings r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("path", r.path());
+        m.put("methods", r.methods().isEmpty() ? "all" : r.methods());
+        m.put("upstream", r.upstream().toString());
+        m.put("timeout", Durations.format(r.timeout()));
+        m.put("connect_timeout", Durations.format(r.connectTimeout()));
+        m.put("public", r.publicRoute());
+        m.put("permission", r.permission().orElse(null));
+        m.put("preserve_host", r.preserveHost());
+        return m;
+    }
+}

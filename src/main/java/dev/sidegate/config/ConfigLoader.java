@@ -1,0 +1,253 @@
+package dev.sidegate.config;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+
+/**
+ * Builds a {@link SidegateConfig} from environment variables and the optional YAML file named by
+ * {@code SIDEGATE_CONFIG}. Environment variables win where both set a value. Any problem is one
+ * {@link ConfigException} naming the key.
+ */
+public final class ConfigLoader {
+    public static final String ENV_PORT = "SIDEGATE_PORT";
+    public static final String ENV_ADMIN_PORT = "SIDEGATE_ADMIN_PORT";
+    public static final String ENV_UPSTREAM = "SIDEGATE_UPSTREAM";
+    public static final String ENV_CONFIG = "SIDEGATE_CONFIG";
+    public static final String ENV_TLS_CERT = "SIDEGATE_TLS_CERT";
+    public static final String ENV_TLS_KEY = "SIDEGATE_TLS_KEY";
+    public static final String ENV_DRAIN_TIMEOUT = "SIDEGATE_DRAIN_TIMEOUT";
+    public static final String ENV_TRUSTED_PROXIES = "SIDEGATE_TRUSTED_PROXIES";
+
+    static final int DEFAULT_PORT = 8000;
+    static final int DEFAULT_ADMIN_PORT = 9901;
+    static final URI DEFAULT_UPSTREAM = URI.create("http://127.0.0.1:8080");
+    static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+    static final Duration DEFAULT_ROUTE_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    static final int DEFAULT_MAX_HEADER_SIZE = 32 * 1024;
+    static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
+    private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE");
+
+    private final Map<String, String> env;
+
+    private ConfigLoader(Map<String, String> env) {
+        this.env = env;
+    }
+
+    /** Loads from the given environment (normally {@code System.getenv()}). */
+    public static SidegateConfig load(Map<String, String> env) {
+        return new ConfigLoader(env).load();
+    }
+
+    private SidegateConfig load() {
+        Optional<Path> file = env(ENV_CONFIG).map(Path::of);
+        byte[] bytes = file.map(this::read).orElse(new byte[0]);
+        ConfigView root = ConfigView.root(parse(file, bytes));
+
+        ServerSettings server = server(root.get("server"));
+        URI defaultUpstream = envOr(ENV_UPSTREAM, v -> ConfigView.parseHttpUrl(ENV_UPSTREAM, v), () -> root.httpUrl("upstream"))
+                .orElse(DEFAULT_UPSTREAM);
+        boolean routesDeclared = root.get("routes").exists();
+        List<RouteSettings> routes = routesDeclared
+                ? routes(root.sections("routes"), defaultUpstream)
+                : List.of(new RouteSettings("/", Set.of(), defaultUpstream, DEFAULT_ROUTE_TIMEOUT,
+                                            DEFAULT_CONNECT_TIMEOUT, false, Optional.empty(), false));
+        root.rejectUnread();
+
+        String version = file.isEmpty() ? "none" : sha256(bytes).substring(0, 12);
+        return new SidegateConfig(server, defaultUpstream, routes, routesDeclared,
+                                  new SidegateConfig.Source(file, version, Instant.now()));
+    }
+
+    private ServerSettings server(ConfigView s) {
+        int port = (int) envOr(ENV_PORT, v -> port(ENV_PORT, v), () -> s.integer("port", 0, 65535))
+                .orElse((long) DEFAULT_PORT).longValue();
+        int adminPort = (int) envOr(ENV_ADMIN_PORT, v -> port(ENV_ADMIN_PORT, v), () -> s.integer("admin_port", 0, 65535))
+                .orElse((long) DEFAULT_ADMIN_PORT).longValue();
+        if (port == adminPort && port != 0) {
+            throw new ConfigException(ENV_ADMIN_PORT, "must differ from the proxy port " + port);
+        }
+
+        ConfigView tls = s.get("tls");
+        Optional<Path> cert = envOr(ENV_TLS_CERT, Path::of, () -> tls.string("cert").map(Path::of));
+        Optional<Path> key = envOr(ENV_TLS_KEY, Path::of, () -> tls.string("key").map(Path::of));
+        if (cert.isPresent() != key.isPresent()) {
+            String missing = cert.isPresent() ? ENV_TLS_KEY : ENV_TLS_CERT;
+            throw new ConfigException(missing, "TLS needs both a certificate and a key; only one of "
+                    + ENV_TLS_CERT + " and " + ENV_TLS_KEY + " is set");
+        }
+        cert.ifPresent(p -> readable(env(ENV_TLS_CERT).isPresent() ? ENV_TLS_CERT : "server.tls.cert", p));
+        key.ifPresent(p -> readable(env(ENV_TLS_KEY).isPresent() ? ENV_TLS_KEY : "server.tls.key", p));
+        Optional<ServerSettings.TlsFiles> tlsFiles = cert.map(c -> new ServerSettings.TlsFiles(c, key.orElseThrow()));
+
+        Duration drain = envOr(ENV_DRAIN_TIMEOUT, v -> Durations.parse(ENV_DRAIN_TIMEOUT, v), () -> s.duration("drain_timeout"))
+                .orElse(DEFAULT_DRAIN_TIMEOUT);
+        Duration headerTimeout = s.positiveDuration("header_timeout").orElse(DEFAULT_HEADER_TIMEOUT);
+        Duration idleTimeout = s.positiveDuration("idle_timeout").orElse(DEFAULT_IDLE_TIMEOUT);
+        int maxHeaderSize = (int) s.integer("max_header_size", 1024, 1024 * 1024).orElse((long) DEFAULT_MAX_HEADER_SIZE).longValue();
+        int maxRequestLine = (int) s.integer("max_request_line", 256, 1024 * 1024).orElse((long) DEFAULT_MAX_REQUEST_LINE).longValue();
+
+        List<Cidr> trusted = envOr(ENV_TRUSTED_PROXIES,
+                                   v -> splitList(v).stream().map(c -> Cidr.parse(ENV_TRUSTED_PROXIES, c)).toList(),
+                                   () -> Optional.of(cidrs(s.get("trusted_proxies"), s.strings("trusted_proxies"))))
+                .orElse(List.of());
+
+        ConfigView paths = s.get("paths");
+        boolean rejectEncodedSlashes = choice(paths, "encoded_slashes", "reject", "keep").equals("reject");
+        boolean rejectSemicolons = choice(paths, "semicolons", "reject", "keep").equals("reject");
+
+        return new ServerSettings(port, adminPort, tlsFiles, drain, headerTimeout, idleTimeout, maxHeaderSize,
+                                  maxRequestLine, trusted, new ServerSettings.PathPolicy(rejectEncodedSlashes, rejectSemicolons));
+    }
+
+    private List<RouteSettings> routes(List<ConfigView> sections, URI defaultUpstream) {
+        List<RouteSettings> routes = new ArrayList<>(sections.size());
+        for (ConfigView r : sections) {
+            String path = r.string("path").orElseThrow(() -> r.get("path").invalid("every route needs a path"));
+            Set<String> methods = new LinkedHashSet<>();
+            List<String> listed = r.strings("methods");
+            for (int i = 0; i < listed.size(); i++) {
+                String m = listed.get(i).toUpperCase(Locale.ROOT);
+                if (!METHODS.contains(m)) {
+                    throw new ConfigException(r.get("methods").key() + "[" + i + "]",
+                                              "unknown HTTP method '" + listed.get(i) + "'");
+                }
+                methods.add(m);
+            }
+            routes.add(new RouteSettings(
+                    path,
+                    methods,
+                    r.httpUrl("upstream").orElse(defaultUpstream),
+                    r.positiveDuration("timeout").orElse(DEFAULT_ROUTE_TIMEOUT),
+                    r.positiveDuration("connect_timeout").orElse(DEFAULT_CONNECT_TIMEOUT),
+                    r.bool("public").orElse(false),
+                    r.string("permission"),
+                    r.bool("preserve_host").orElse(false)));
+        }
+        return routes;
+    }
+
+    private static List<Cidr> cidrs(ConfigView list, List<String> items) {
+        List<Cidr> result = new ArrayList<>(items.size());
+        for (int i = 0; i < items.size(); i++) {
+            result.add(Cidr.parse(list.key() + "[" + i + "]", items.get(i)));
+        }
+        return result;
+    }
+
+    private static String choice(ConfigView section, String name, String... allowed) {
+        ConfigView v = section.get(name);
+        String value = v.string().map(s -> s.toLowerCase(Locale.ROOT)).orElse(allowed[0]);
+        if (!List.of(allowed).contains(value)) {
+            throw v.invalid("expected one of " + String.join(", ", allowed) + ", got '" + value + "'");
+        }
+        return value;
+    }
+
+    private static long port(String key, String value) {
+        if (value.trim().startsWith("tcp://")) {
+            // Kubernetes "service links" inject SIDEGATE_PORT=tcp://ip:port for a Service named "sidegate".
+            throw new ConfigException(key, "expected a port number, got '" + value + "' (Kubernetes sets this for a "
+                    + "Service named 'sidegate'; set enableServiceLinks: false on the pod)");
+        }
+        return ConfigView.parseInteger(key, value, 0, 65535);
+    }
+
+    private <T> Optional<T> envOr(String name, Function<String, T> parse, Supplier<Optional<T>> yaml) {
+        Optional<String> fromEnv = env(name);
+        // Read the YAML value either way, so that a bad YAML value is reported even when env overrides it.
+        Optional<T> fromYaml = yaml.get();
+        return fromEnv.isPresent() ? fromEnv.map(parse) : fromYaml;
+    }
+
+    private Optional<String> env(String name) {
+        return Optional.ofNullable(env.get(name)).map(String::trim).filter(v -> !v.isEmpty());
+    }
+
+    private byte[] read(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new ConfigException(ENV_CONFIG, "cannot read '" + file + "': " + describe(e));
+        }
+    }
+
+    private static void readable(String key, Path file) {
+        if (!Files.isReadable(file) || Files.isDirectory(file)) {
+            throw new ConfigException(key, "cannot read '" + file + "'");
+        }
+    }
+
+    private static Config parse(Optional<Path> file, byte[] bytes) {
+        if (file.isEmpty()) {
+            return Config.empty();
+        }
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        if (text.isBlank()) {
+            return Config.empty();
+        }
+        try {
+            return Config.builder()
+                    .disableEnvironmentVariablesSource()
+                    .disableSystemPropertiesSource()
+                    .disableValueResolving()
+                    .disableKeyResolving()
+                    .disableFilterServices()
+                    .disableCaching()
+                    .addSource(ConfigSources.create(text, MediaTypes.APPLICATION_X_YAML))
+                    .build();
+        } catch (RuntimeException e) {
+            throw new ConfigException(ENV_CONFIG, "'" + file.get() + "' is not valid YAML: " + Messages.oneLine(e));
+        }
+    }
+
+    static List<String> splitList(String value) {
+        List<String> items = new ArrayList<>();
+        for (String part : value.split(",")) {
+            if (!part.isBlank()) {
+                items.add(part.trim());
+            }
+        }
+        return items;
+    }
+
+    private static String describe(IOException e) {
+        String type = e.getClass().getSimpleName();
+        return switch (type) {
+            case "NoSuchFileException" -> "no such file";
+            case "AccessDeniedException" -> "permission denied";
+            default -> Messages.oneLine(e);
+        };
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.sidegate.config;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One entry of {@code routes}: requests whose normalised path is {@code path} or lies below it (whole segments)
+ * go to {@code upstream}.
+ *
+ * @param path          normalised path prefix, "/" for all
+ * @param methods       upper-case methods this route accepts; empty for all
+ * @param upstream      base URL of the upstream (scheme, host, port)
+ * @param timeout       how long to wait for the upstream's response headers, and between two reads of its body
+ * @param connectTimeout how long to wait for a connection to the upstream
+ * @param publicRoute   whether the route is reachable without a token when auth is configured
+ * @param permission    permission a token must carry for this route, when auth is configured
+ * @param preserveHost  forward the client's Host header instead of the upstream's authority
+ */
+public record RouteSettings(String path,
+                            Set<String> methods,
+                            URI upstream,
+                            Duration timeout,
+                            Duration connectTimeout,
+                            boolean publicRoute,
+                            Optional<String> permission,
+                            boolean preserveHost) {
+
+    public RouteSettings {
+        methods = Set.copyOf(methods);
+    }
+
+    public boolean allows(String method) {
+        return methods.isEmpty() || methods.contains(method);
+    }
+}

@@ -1,0 +1,49 @@
+package dev.sidegate.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Listener settings. All of them apply at startup only.
+ *
+ * @param port             proxy listener port (0 picks a free port, for tests)
+ * @param adminPort        admin listener port: health, metrics, admin views
+ * @param tls              PEM certificate chain and key for the proxy listener, when it serves TLS
+ * @param drainTimeout     how long in-flight requests may finish after SIGTERM
+ * @param headerTimeout    how long a client may take to send the request headers after the request line
+ * @param idleTimeout      how long an idle keep-alive client connection stays open
+ * @param maxHeaderSize    limit on the request header block in bytes (431 beyond it)
+ * @param maxRequestLine   limit on the request line in bytes (414 beyond it)
+ * @param trustedProxies   peers whose X-Forwarded-* headers are believed
+ * @param paths            what the path normaliser rejects
+ */
+public record ServerSettings(int port,
+                             int adminPort,
+                             Optional<TlsFiles> tls,
+                             Duration drainTimeout,
+                             Duration headerTimeout,
+                             Duration idleTimeout,
+                             int maxHeaderSize,
+                             int maxRequestLine,
+                             List<Cidr> trustedProxies,
+                             PathPolicy paths) {
+
+    public ServerSettings {
+        trustedProxies = List.copyOf(trustedProxies);
+    }
+
+    /** The proxy listener's certificate chain and private key, both PEM files. */
+    public record TlsFiles(Path certificate, Path privateKey) {
+    }
+
+    /**
+     * What to do with path forms that upstream frameworks interpret differently from Sidegate's router.
+     *
+     * @param encodedSlashes {@code %2F} and {@code %5C} in a path: rejected (400) by default, or kept opaque
+     * @param semicolons     a raw {@code ;} in a path (matrix parameters): rejected by default, or kept
+     */
+    public record PathPolicy(boolean rejectEncodedSlashes, boolean rejectSemicolons) {
+    }
+}

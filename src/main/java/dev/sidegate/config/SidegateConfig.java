@@ -1,0 +1,35 @@
+package dev.sidegate.config;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The whole effective configuration: environment variables over the YAML file over defaults, validated.
+ *
+ * @param server          listener settings (startup only)
+ * @param defaultUpstream {@code SIDEGATE_UPSTREAM}, used by routes without their own upstream
+ * @param routes          routes in file order; one catch-all route to the default upstream when the file has none
+ * @param routesDeclared  whether the file has a {@code routes} section (then an unmatched path is a 404)
+ * @param source          where this configuration came from
+ */
+public record SidegateConfig(ServerSettings server,
+                             URI defaultUpstream,
+                             List<RouteSettings> routes,
+                             boolean routesDeclared,
+                             Source source) {
+
+    public SidegateConfig {
+        routes = List.copyOf(routes);
+    }
+
+    /**
+     * @param file     the YAML file, if any
+     * @param version  a short hash of the file's bytes ("none" without a file)
+     * @param loadedAt when it was loaded
+     */
+    public record Source(Optional<Path> file, String version, Instant loadedAt) {
+    }
+}

@@ -1,0 +1,90 @@
+package dev.sidegate.demo;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Demo mode: a built-in echo upstream on loopback and the demo configuration ({@code sidecar-config/demo.yaml}
+ * when run from a checkout, so edits to it show; otherwise the copy inside the jar), plus curl commands that
+ * work as printed.
+ */
+public final class Demo implements AutoCloseable {
+    static final String CHECKOUT_CONFIG = "sidecar-config/demo.yaml";
+    private static final String EMBEDDED_CONFIG = "/sidegate/demo.yaml";
+
+    private final EchoUpstream upstream;
+    private final Map<String, String> environment;
+
+    private Demo(EchoUpstream upstream, Map<String, String> environment) {
+        this.upstream = upstream;
+        this.environment = environment;
+    }
+
+    /** Starts the echo upstream; the returned environment points Sidegate at it and at the demo config. */
+    public static Demo start(Map<String, String> env) {
+        EchoUpstream upstream = EchoUpstream.start();
+        Map<String, String> demoEnv = new HashMap<>(env);
+        demoEnv.put("SIDEGATE_UPSTREAM", "http://127.0.0.1:" + upstream.port());
+        demoEnv.put("SIDEGATE_CONFIG", demoConfig().toString());
+        return new Demo(upstream, Map.copyOf(demoEnv));
+    }
+
+    public Map<String, String> environment() {
+        return environment;
+    }
+
+    private static Path demoConfig() {
+        Path checkout = Path.of(CHECKOUT_CONFIG);
+        if (Files.isRegularFile(checkout)) {
+            return checkout.toAbsolutePath();
+        }
+        try (InputStream in = Demo.class.getResourceAsStream(EMBEDDED_CONFIG)) {
+            if (in == null) {
+                throw new IllegalStateException("the demo configuration is missing from the build");
+            }
+            Path file = Files.createTempFile("sidegate-demo", ".yaml");
+            file.toFile().deleteOnExit();
+            Files.copy(in, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Printed on stdout once Sidegate serves: the demo's whole user interface. */
+    public void printInstructions(int port, int adminPort) {
+        String proxy = "http://localhost:" + port;
+        String admin = "http://localhost:" + adminPort;
+        String text = """
+
+                Sidegate demo is running.
+                  proxy     %1$s
+                  admin     %2$s
+                  upstream  http://127.0.0.1:%3$d (built-in echo: answers with what it received)
+                  config    %4$s
+
+                Try these in another terminal:
+                  curl -i '%1$s/api/v1/hello?name=sidegate&lang=en'   # proxied; the echo shows X-Forwarded-* added
+                  curl -i %1$s/nowhere                                # no route: 404 problem+json with trace_id
+                  curl -i --path-as-is '%1$s/api/../../etc/passwd'   # path escapes the root: 400 problem+json
+                  curl -N %1$s/events                                 # Server-Sent Events, one per second, streamed
+                  curl -s %2$s/observe/health/ready                   # readiness
+                  curl -s %2$s/observe/metrics | head                 # Prometheus metrics
+                  curl -s %2$s/admin/config                           # effective configuration
+
+                Stop with Ctrl-C: in-flight requests drain, then Sidegate exits 0.
+                """.formatted(proxy, admin, upstream.port(), environment.get("SIDEGATE_CONFIG"));
+        System.out.println(text);
+        System.out.flush();
+    }
+
+    @Override
+    public void close() {
+        upstream.close();
+    }
+}

@@ -1,0 +1,76 @@
+package dev.sidegate.proxy;
+
+import java.lang.System.Logger;
+
+import io.helidon.http.DirectHandler;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.RequestException;
+import io.helidon.http.ServerResponseHeaders;
+import io.helidon.http.Status;
+
+/**
+ * Problem bodies for errors that Helidon answers before a request reaches the pipeline: malformed request lines
+ * and headers, oversized headers (431), too-long request lines (414), request smuggling attempts
+ * (conflicting Content-Length and Transfer-Encoding), HTTP/1.0 (505), and unexpected failures (500).
+ */
+public final class ErrorPages implements DirectHandler {
+    // Helidon reports oversized headers as a plain 400 with this message.
+    private static final String HEADER_SIZE_EXCEEDED = "Header size exceeded";
+
+    @Override
+    public TransportResponse handle(TransportRequest request, EventType eventType, Status defaultStatus,
+                                    ServerResponseHeaders responseHeaders, Throwable thrown, Logger logger) {
+        String message = thrown == null ? null : thrown.getMessage();
+        boolean safe = thrown instanceof RequestException re && re.safeMessage();
+        for (Throwable t = thrown; t != null; t = t.getCause()) {
+            if (HEADER_SIZE_EXCEEDED.equals(t.getMessage())) {
+                return render(request, Problem.of(431, "headers-too-large", "Request header fields too large",
+                                                  "the request headers exceed the configured limit"), responseHeaders);
+            }
+        }
+        if (eventType == EventType.BAD_REQUEST && thrown instanceof RequestException) {
+            safe = true; // Helidon's parse errors describe the request's framing, never server state
+        }
+        return handle(request, eventType, defaultStatus, responseHeaders, safe ? message : null);
+    }
+
+    @Override
+    public TransportResponse handle(TransportRequest request, EventType eventType, Status status,
+                                    ServerResponseHeaders responseHeaders, String message) {
+        int code = status.code();
+        Problem problem = switch (code) {
+            case 414 -> Problem.of(414, "request-line-too-long", "URI too long",
+                                   "the request line exceeds the configured limit");
+            case 413 -> Problem.of(413, "body-too-large", "Content too large", "the request body exceeds the limit");
+            case 505 -> Problem.of(505, "http-version-not-supported", "HTTP version not supported",
+                                   "only HTTP/1.1 is accepted");
+            case 501 -> Problem.of(501, "not-implemented", "Not implemented", detail(message, "unsupported transfer encoding"));
+            default -> code >= 500
+                    ? Problem.of(code, "internal-error", "Internal error", "the request could not be processed")
+                    : Problem.of(code, "bad-request", "Bad request", detail(message, "the request is malformed"));
+        };
+        return render(request, problem, responseHeaders);
+    }
+
+    private static TransportResponse render(TransportRequest request, Problem problem, ServerResponseHeaders headers) {
+        String traceparent = request.headers().first(HeaderNames.create("traceparent")).orElse(null);
+        byte[] body = problem.toJson(TraceIds.fromTraceparent(traceparent));
+        headers.set(HeaderValues.create(HeaderNames.CONTENT_TYPE, Problem.CONTENT_TYPE));
+        headers.set(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));
+        return TransportResponse.builder()
+                .status(Status.create(problem.status()))
+                .headers(headers)
+                .entity(body)
+                .keepAlive(false)
+                .build();
+    }
+
+    private static String detail(String message, String fallback) {
+        if (message == null || message.isBlank()) {
+            return fallback;
+        }
+        String oneLine = message.replaceAll("[\\r\\n\\t]+", " ").trim();
+        return oneLine.length() > 200 ? oneLine.substring(0, 200) + "..." : oneLine;
+    }
+}

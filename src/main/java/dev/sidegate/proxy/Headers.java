@@ -1,0 +1,151 @@
+package dev.sidegate.proxy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.BiConsumer;
+
+/**
+ * An immutable, ordered list of HTTP header fields. Names compare case-insensitively and keep the case they
+ * arrived with; a name may repeat (one entry per field line, as {@code Set-Cookie} needs).
+ */
+public final class Headers {
+    private static final Headers EMPTY = new Headers(new String[0], new String[0]);
+
+    private final String[] names;
+    private final String[] values;
+
+    private Headers(String[] names, String[] values) {
+        this.names = names;
+        this.values = values;
+    }
+
+    public static Headers empty() {
+        return EMPTY;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public int size() {
+        return names.length;
+    }
+
+    public String name(int index) {
+        return names[index];
+    }
+
+    public String value(int index) {
+        return values[index];
+    }
+
+    public boolean contains(String name) {
+        for (String n : names) {
+            if (n.equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public Optional<String> first(String name) {
+        for (int i = 0; i < names.length; i++) {
+            if (names[i].equalsIgnoreCase(name)) {
+                return Optional.of(values[i]);
+            }
+        }
+        return Optional.empty();
+    }
+
+    public List<String> all(String name) {
+        List<String> result = new ArrayList<>(1);
+        for (int i = 0; i < names.length; i++) {
+            if (names[i].equalsIgnoreCase(name)) {
+                result.add(values[i]);
+            }
+        }
+        return result;
+    }
+
+    public void forEach(BiConsumer<String, String> action) {
+        for (int i = 0; i < names.length; i++) {
+            action.accept(names[i], values[i]);
+        }
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        for (int i = 0; i < names.length; i++) {
+            b.add(names[i], values[i]);
+        }
+        return b;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < names.length; i++) {
+            sb.append(i == 0 ? "" : ", ").append(names[i]).append(": ").append(values[i]);
+        }
+        return sb.append(']').toString();
+    }
+
+    /** Collects header fields; {@link #build()} may be called once or more. */
+    public static final class Builder {
+        private final List<String> names = new ArrayList<>();
+        private final List<String> values = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        public Builder add(String name, String value) {
+            names.add(name);
+            values.add(value);
+            return this;
+        }
+
+        /** Replaces every field of this name with one field. */
+        public Builder set(String name, String value) {
+            remove(name);
+            return add(name, value);
+        }
+
+        public Builder remove(String name) {
+            for (int i = names.size() - 1; i >= 0; i--) {
+                if (names.get(i).equalsIgnoreCase(name)) {
+                    names.remove(i);
+                    values.remove(i);
+                }
+            }
+            return this;
+        }
+
+        public boolean contains(String name) {
+            for (String n : names) {
+                if (n.equalsIgnoreCase(name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        public Optional<String> first(String name) {
+            for (int i = 0; i < names.size(); i++) {
+                if (names.get(i).equalsIgnoreCase(name)) {
+                    return Optional.of(values.get(i));
+                }
+            }
+            return Optional.empty();
+        }
+
+        public Headers build() {
+            return new Headers(names.toArray(String[]::new), values.toArray(String[]::new));
+        }
+    }
+
+    static String lower(String name) {
+        return name.toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,95 @@
+package dev.sidegate.proxy;
+
+import java.util.List;
+
+import dev.sidegate.config.Messages;
+import dev.sidegate.config.SidegateConfig;
+
+/**
+ * Everything a request needs that a configuration reload may change: the route table and the stages, ending
+ * with the upstream call. A request takes one pipeline when it arrives and runs on it to the end.
+ */
+public final class Pipeline {
+    private static final System.Logger LOG = System.getLogger(Pipeline.class.getName());
+
+    private final SidegateConfig config;
+    private final RouteTable routes;
+    private final List<Stage> stages;
+
+    /**
+     * @param config the configuration this pipeline was built from
+     * @param routes the route table
+     * @param stages the stages in order; the last one answers without calling the chain (the upstream call)
+     */
+    public Pipeline(SidegateConfig config, RouteTable routes, List<Stage> stages) {
+        if (stages.isEmpty()) {
+            throw new IllegalArgumentException("a pipeline needs at least its final stage");
+        }
+        this.config = config;
+        this.routes = routes;
+        this.stages = List.copyOf(stages);
+    }
+
+    public SidegateConfig config() {
+        return config;
+    }
+
+    public RouteTable routes() {
+        return routes;
+    }
+
+    public List<Stage> stages() {
+        return stages;
+    }
+
+    ProxyResponse run(Exchange exchange, ProxyRequest request) {
+        return new Link(exchange, 0).proceed(request);
+    }
+
+    private final class Link implements Stage.Chain {
+        private final Exchange exchange;
+        private final int index;
+
+        Link(Exchange exchange, int index) {
+            this.exchange = exchange;
+            this.index = index;
+        }
+
+        @Override
+        public Exchange exchange() {
+            return exchange;
+        }
+
+        @Override
+        public ProxyResponse proceed(ProxyRequest request) {
+            if (index >= stages.size()) {
+                throw new IllegalStateException("the final stage must answer without proceeding");
+            }
+            Stage stage = stages.get(index);
+            try {
+                return stage.apply(request, new Link(exchange, index + 1));
+            } catch (StageFailure e) {
+                throw e;
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "stage " + stage.name() + " failed on route " + exchange.route().id()
+                        + " (trace " + exchange.traceId() + "): " + e.getClass().getSimpleName() + ": " + Messages.oneLine(e));
+                LOG.log(System.Logger.Level.DEBUG, "stage failure", e);
+                throw new StageFailure(stage.name());
+            }
+        }
+    }
+
+    /** Unwinds the remaining stages once a stage has failed, so the failure is reported once, for that stage. */
+    static final class StageFailure extends RuntimeException {
+        private final String stage;
+
+        StageFailure(String stage) {
+            super(stage, null, false, false);
+            this.stage = stage;
+        }
+
+        Problem problem() {
+            return Problem.of(500, "stage-failed", "Internal error", "the " + stage + " stage failed on this request");
+        }
+    }
+}

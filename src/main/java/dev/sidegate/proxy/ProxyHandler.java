@@ -1,0 +1,191 @@
+package dev.sidegate.proxy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Supplier;
+
+import dev.sidegate.config.Messages;
+import io.helidon.http.Header;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.ServerRequestHeaders;
+import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+/**
+ * Where Helidon hands a client request to Sidegate: normalises the path, matches the route, builds the
+ * {@link Exchange} and the forwardable {@link ProxyRequest}, runs the current {@link Pipeline}, and streams the
+ * response back, flushing as the upstream delivers (so Server-Sent Events arrive as they are sent).
+ */
+public final class ProxyHandler implements Handler {
+    private static final System.Logger LOG = System.getLogger(ProxyHandler.class.getName());
+    private static final int BUFFER_SIZE = 16 * 1024;
+
+    private final Supplier<Pipeline> pipeline;
+    private final PathNormalizer normalizer;
+    private final Forwarding forwarding;
+
+    public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding) {
+        this.pipeline = pipeline;
+        this.normalizer = normalizer;
+        this.forwarding = forwarding;
+    }
+
+    @Override
+    public void handle(ServerRequest req, ServerResponse res) {
+        Pipeline current = pipeline.get();
+        ServerRequestHeaders in = req.headers();
+        String traceId = TraceIds.fromTraceparent(in.first(HeaderNames.create("traceparent")).orElse(null));
+        String method = req.prologue().method().text();
+        boolean head = method.equals("HEAD");
+
+        String path;
+        switch (normalizer.normalize(req.prologue().uriPath().rawPath())) {
+            case PathNormalizer.Rejected r -> {
+                write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId), head);
+                return;
+            }
+            case PathNormalizer.Normalized n -> path = n.path();
+        }
+
+        Route route;
+        switch (current.routes().match(method, path)) {
+            case RouteTable.NotFound nf -> {
+                write(res, Problem.of(404, "no-route", "No route", "no route matches " + path).toResponse(traceId), head);
+                return;
+            }
+            case RouteTable.MethodNotAllowed mna -> {
+                Problem problem = Problem.of(405, "method-not-allowed", "Method not allowed",
+                                             method + " is not allowed on " + path)
+                        .withHeader("Allow", String.join(", ", mna.allowed()));
+                write(res, problem.toResponse(traceId), head);
+                return;
+            }
+            case RouteTable.Matched m -> route = m.route();
+        }
+
+        InetAddress peer = ((InetSocketAddress) req.remotePeer().address()).getAddress();
+        List<String> forwardedFor = in.contains(HeaderNames.X_FORWARDED_FOR)
+                ? in.get(HeaderNames.X_FORWARDED_FOR).allValues()
+                : List.of();
+        String host = in.first(HeaderNames.HOST).orElse(null);
+        Exchange.Client client = new Exchange.Client(peer, forwarding.clientAddress(peer, forwardedFor), req.isSecure(), host);
+        Exchange exchange = new Exchange(route, client, traceId);
+
+        ProxyRequest request = new ProxyRequest(method, path, req.prologue().query().rawValue(),
+                                                forwardableHeaders(in, client), body(req));
+        ProxyResponse response;
+        try {
+            response = current.run(exchange, request);
+        } catch (Pipeline.StageFailure failure) {
+            response = exchange.problem(failure.problem());
+        }
+        write(res, response, head);
+    }
+
+    private Headers forwardableHeaders(ServerRequestHeaders in, Exchange.Client client) {
+        List<String> connection = in.contains(HeaderNames.CONNECTION) ? in.get(HeaderNames.CONNECTION).allValues() : List.of();
+        Set<String> drop = HopByHop.namesToDrop(connection);
+        Headers.Builder out = Headers.builder();
+        List<String> originalForwardedFor = new ArrayList<>(1);
+        for (Header header : in) {
+            String name = header.name();
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (drop.contains(lower) || lower.equals("host") || lower.equals("expect")) {
+                continue; // Host is set per upstream; Expect: 100-continue was answered by Sidegate itself
+            }
+            for (String value : header.allValues()) {
+                out.add(name, value);
+                if (lower.equals("x-forwarded-for")) {
+                    originalForwardedFor.add(value);
+                }
+            }
+        }
+        forwarding.apply(originalForwardedFor, out, client);
+        return out.build();
+    }
+
+    private static RequestBody body(ServerRequest req) {
+        if (!req.content().hasEntity()) {
+            return RequestBody.none();
+        }
+        long length = req.headers().contentLength().orElse(-1);
+        return new RequestBody(req.content().inputStream(), length);
+    }
+
+    private static void write(ServerResponse res, ProxyResponse response, boolean head) {
+        try (ResponseBody body = response.body()) {
+            int status = response.status();
+            boolean noContent = status == 204 || status == 205 || status == 304 || status < 200;
+            res.status(Status.create(status));
+            response.headers().forEach((name, value) -> {
+                // Helidon frames bodiless responses itself and refuses a non-zero Content-Length on them.
+                if (!(noContent && name.equalsIgnoreCase("Content-Length"))) {
+                    res.headers().add(HeaderValues.create(HeaderNames.create(name), value));
+                }
+            });
+            if (head || noContent) {
+                res.send();
+                return;
+            }
+            if (body.length() >= 0) {
+                res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, body.length()));
+            }
+            if (body.length() == 0) {
+                res.send();
+                return;
+            }
+            stream(body.stream(), res);
+        }
+    }
+
+    private static void stream(InputStream from, ServerResponse res) {
+        byte[] buffer = new byte[BUFFER_SIZE];
+        OutputStream to = res.outputStream();
+        while (true) {
+            int n;
+            try {
+                n = from.read(buffer);
+            } catch (IOException | RuntimeException e) {
+                // Headers are already sent: cutting the connection is the only way to tell the client.
+                LOG.log(System.Logger.Level.WARNING, "upstream body failed after the response started: " + Messages.oneLine(e));
+                throw new CloseConnectionException("upstream body failed", e);
+            }
+            if (n < 0) {
+                break;
+            }
+            try {
+                to.write(buffer, 0, n);
+                if (available(from) <= 0) {
+                    to.flush(); // nothing more buffered upstream: send what we have (SSE, slow streams)
+                }
+            } catch (IOException | UncheckedIOException e) {
+                throw new CloseConnectionException("client went away", e);
+            }
+        }
+        try {
+            to.close();
+        } catch (IOException | UncheckedIOException e) {
+            throw new CloseConnectionException("client went away", e);
+        }
+    }
+
+    private static int available(InputStream in) {
+        try {
+            return in.available();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package dev.sidegate.proxy;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import dev.sidegate.config.ConfigException;
+import dev.sidegate.config.RouteSettings;
+import dev.sidegate.config.ServerSettings.PathPolicy;
+
+/**
+ * Longest path-prefix match on whole segments: {@code /api/v1/orders} matches {@code /api/v1/orders} and
+ * {@code /api/v1/orders/7}, never {@code /api/v1/ordersX}. Among routes with the same prefix, the one that
+ * accepts the method wins; when a prefix matches but no route there accepts the method, the answer is 405.
+ */
+public final class RouteTable {
+    private final List<Route> byLengthDescending;
+
+    private RouteTable(List<Route> routes) {
+        this.byLengthDescending = routes;
+    }
+
+    /** Validates route paths (they must already be in normalised form) and overlaps; errors name the route. */
+    public static RouteTable create(List<RouteSettings> settings, PathPolicy policy) {
+        PathNormalizer normalizer = new PathNormalizer(policy);
+        List<Route> routes = new ArrayList<>();
+        for (int i = 0; i < settings.size(); i++) {
+            RouteSettings s = settings.get(i);
+            String key = "routes[" + i + "].path";
+            if (s.path().contains("?") || s.path().contains("#")) {
+                throw new ConfigException(key, "a route path must not contain '?' or '#', got '" + s.path() + "'");
+            }
+            PathNormalizer.Result result = normalizer.normalize(s.path());
+            switch (result) {
+                case PathNormalizer.Rejected r -> throw new ConfigException(key, r.reason() + ": '" + s.path() + "'");
+                case PathNormalizer.Normalized n -> {
+                    String expected = stripTrailingSlash(n.path());
+                    if (!expected.equals(s.path())) {
+                        throw new ConfigException(key, "write the path in normalised form '" + expected
+                                + "' (no trailing slash, dot segments, duplicate slashes or needless escapes), got '"
+                                + s.path() + "'");
+                    }
+                }
+            }
+            for (int j = 0; j < i; j++) {
+                RouteSettings other = settings.get(j);
+                if (other.path().equals(s.path()) && overlaps(other.methods(), s.methods())) {
+                    throw new ConfigException("routes[" + i + "]", "same path '" + s.path() + "' and methods as routes["
+                            + j + "]; give each route for a path distinct methods");
+                }
+            }
+            routes.add(new Route(s.path(), s));
+        }
+        // Stable sort: among equal prefixes, file order decides.
+        routes.sort(Comparator.comparingInt((Route r) -> r.settings().path().length()).reversed());
+        return new RouteTable(List.copyOf(routes));
+    }
+
+    public List<Route> routes() {
+        return byLengthDescending;
+    }
+
+    /** The outcome of matching a request to a route. */
+    public sealed interface Match permits Matched, NotFound, MethodNotAllowed {
+    }
+
+    public record Matched(Route route) implements Match {
+    }
+
+    public record NotFound() implements Match {
+    }
+
+    public record MethodNotAllowed(Set<String> allowed) implements Match {
+    }
+
+    /** Matches a normalised path. */
+    public Match match(String method, String path) {
+        Set<String> allowed = null;
+        String matchedPrefix = null;
+        for (Route route : byLengthDescending) {
+            String prefix = route.settings().path();
+            if (matchedPrefix != null && !matchedPrefix.equals(prefix)) {
+                break; // a longer prefix matched, but not for this method
+            }
+            if (!covers(prefix, path)) {
+                continue;
+            }
+            if (route.settings().allows(method)) {
+                return new Matched(route);
+            }
+            matchedPrefix = prefix;
+            if (allowed == null) {
+                allowed = new TreeSet<>();
+            }
+            allowed.addAll(route.settings().methods());
+        }
+        return allowed == null ? new NotFound() : new MethodNotAllowed(allowed);
+    }
+
+    static boolean covers(String prefix, String path) {
+        if (prefix.equals("/")) {
+            return true;
+        }
+        return path.startsWith(prefix) && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/');
+    }
+
+    private static boolean overlaps(Set<String> a, Set<String> b) {
+        if (a.isEmpty() || b.isEmpty()) {
+            return true;
+        }
+        for (String m : a) {
+            if (b.contains(m)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String stripTrailingSlash(String path) {
+        return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    }
+}
