@@ -14,6 +14,7 @@ import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.ErrorPages;
 import dev.sidegate.proxy.Forwarding;
 import dev.sidegate.proxy.HeaderTimeout;
+import dev.sidegate.proxy.PassThroughEncoding;
 import dev.sidegate.proxy.PathNormalizer;
 import dev.sidegate.proxy.Pipeline;
 import dev.sidegate.proxy.ProxyHandler;
@@ -119,7 +120,7 @@ public final class Sidegate implements AutoCloseable {
                 .idleConnectionTimeout(s.idleTimeout())
                 .idleConnectionPeriod(idleCheckPeriod(s.idleTimeout()))
                 .maxPayloadSize(-1)
-                .contentEncoding(noContentEncoding())
+                .contentEncoding(new PassThroughEncoding())
                 .directHandlers(problemPages())
                 .protocolsDiscoverServices(false)
                 .addProtocol(Http1Config.builder()
@@ -143,7 +144,6 @@ public final class Sidegate implements AutoCloseable {
     }
 
     private static ContentEncodingContext noContentEncoding() {
-        // Bodies pass through as they are: Sidegate neither compresses responses nor decompresses requests.
         return ContentEncodingContext.builder().contentEncodingsDiscoverServices(false).build();
     }
 

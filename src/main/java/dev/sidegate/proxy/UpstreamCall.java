@@ -100,8 +100,19 @@ public final class UpstreamCall implements Stage {
                 break;
             }
             out.write(buffer, 0, n);
+            if (available(in) <= 0) {
+                out.flush(); // the client paused: pass on what arrived instead of waiting for a full buffer
+            }
         }
         out.close();
+    }
+
+    private static int available(InputStream in) {
+        try {
+            return in.available();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     private static ProxyResponse toProxyResponse(HttpClientResponse response) {

@@ -39,6 +39,8 @@ public final class UpstreamClients implements AutoCloseable {
         return Http1Client.builder()
                 .followRedirects(false)
                 .sendExpectContinue(false)
+                // Unbuffered socket writes: a client that pauses mid-body must not leave bytes waiting in a buffer.
+                .writeBufferSize(0)
                 .shareConnectionCache(false)
                 .connectionCacheSize(IDLE_CONNECTIONS_PER_UPSTREAM)
                 .servicesDiscoverServices(false)

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -245,6 +246,37 @@ class ProxyForwardingTest {
             assertEquals("hello", response.text());
         }
         assertTrue(upstream.last().header("Expect").isEmpty());
+    }
+
+    @Test
+    void encodedBodiesPassThroughStillEncodedInBothDirections() throws Exception {
+        byte[] gzipped = gzip("compressed payload");
+        upstream.handle("/gzip", (req, res) -> {
+            byte[] body = req.content().inputStream().readAllBytes();
+            res.header(HeaderValues.create(HeaderNames.CONTENT_ENCODING, "gzip"));
+            res.header(HeaderValues.create(HeaderNames.create("X-Request-Encoding"),
+                                           req.headers().first(HeaderNames.CONTENT_ENCODING).orElse("none")));
+            res.send(body);
+        });
+        HttpResponse<byte[]> response = SidegateFixture.http().send(
+                HttpRequest.newBuilder(sidegate.uri("/gzip"))
+                        .header("Content-Encoding", "gzip")
+                        .header("Accept-Encoding", "gzip")
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(gzipped))
+                        .build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, response.statusCode());
+        assertEquals("gzip", response.headers().firstValue("X-Request-Encoding").orElseThrow());
+        assertEquals("gzip", response.headers().firstValue("Content-Encoding").orElseThrow());
+        assertArrayEquals(gzipped, response.body(), "bytes arrive exactly as sent, neither decoded nor re-encoded");
+    }
+
+    private static byte[] gzip(String text) throws java.io.IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(out)) {
+            gz.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return out.toByteArray();
     }
 
     @Test
