@@ -26,6 +26,7 @@ import io.helidon.common.configurable.Resource;
 import io.helidon.common.tls.Tls;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.encoding.ContentEncodingContext;
+import io.helidon.webserver.ErrorHandling;
 import io.helidon.webserver.ListenerConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
@@ -122,10 +123,13 @@ public final class Sidegate implements AutoCloseable {
                 .maxPayloadSize(-1)
                 .contentEncoding(new PassThroughEncoding())
                 .directHandlers(problemPages())
+                .errorHandling(ErrorHandling.builder().includeEntity(true).build())
                 .protocolsDiscoverServices(false)
                 .addProtocol(Http1Config.builder()
                                      .maxHeadersSize(s.maxHeaderSize())
                                      .maxPrologueLength(s.maxRequestLine())
+                                     // PathNormalizer validates paths with Sidegate's own, more precise reasons
+                                     .validatePath(false)
                                      .addReceiveListener(headerTimeout)
                                      .build());
         s.tls().ifPresent(files -> builder.tls(Tls.builder()

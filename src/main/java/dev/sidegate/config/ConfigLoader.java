@@ -49,7 +49,7 @@ public final class ConfigLoader {
     static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     static final int DEFAULT_MAX_HEADER_SIZE = 32 * 1024;
     static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
-    private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE");
+    private static final java.util.regex.Pattern METHOD = java.util.regex.Pattern.compile("[A-Z][A-Z0-9_-]*");
 
     private final Map<String, String> env;
 
@@ -131,9 +131,10 @@ public final class ConfigLoader {
             List<String> listed = r.strings("methods");
             for (int i = 0; i < listed.size(); i++) {
                 String m = listed.get(i).toUpperCase(Locale.ROOT);
-                if (!METHODS.contains(m)) {
+                if (!METHOD.matcher(m).matches() || m.equals("CONNECT")) {
                     throw new ConfigException(r.get("methods").key() + "[" + i + "]",
-                                              "unknown HTTP method '" + listed.get(i) + "'");
+                                              m.equals("CONNECT") ? "CONNECT (tunnelling) is not supported"
+                                                      : "not an HTTP method: '" + listed.get(i) + "'");
                 }
                 methods.add(m);
             }

@@ -10,7 +10,7 @@ import java.util.Set;
  * go to {@code upstream}.
  *
  * @param path          normalised path prefix, "/" for all
- * @param methods       upper-case methods this route accepts; empty for all
+ * @param methods       upper-case methods this route accepts; empty for all but TRACE (which echoes headers back)
  * @param upstream      base URL of the upstream (scheme, host, port)
  * @param timeout       how long to wait for the upstream's response headers, and between two reads of its body
  * @param connectTimeout how long to wait for a connection to the upstream
@@ -32,6 +32,6 @@ public record RouteSettings(String path,
     }
 
     public boolean allows(String method) {
-        return methods.isEmpty() || methods.contains(method);
+        return methods.isEmpty() ? !method.equals("TRACE") && !method.equals("CONNECT") : methods.contains(method);
     }
 }

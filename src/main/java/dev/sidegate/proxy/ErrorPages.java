@@ -1,11 +1,8 @@
 package dev.sidegate.proxy;
 
-import java.lang.System.Logger;
-
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
-import io.helidon.http.RequestException;
 import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 
@@ -15,30 +12,19 @@ import io.helidon.http.Status;
  * (conflicting Content-Length and Transfer-Encoding), HTTP/1.0 (505), and unexpected failures (500).
  */
 public final class ErrorPages implements DirectHandler {
-    // Helidon reports oversized headers as a plain 400 with this message.
+    // Helidon reports oversized headers as a 400 with this message.
     private static final String HEADER_SIZE_EXCEEDED = "Header size exceeded";
-
-    @Override
-    public TransportResponse handle(TransportRequest request, EventType eventType, Status defaultStatus,
-                                    ServerResponseHeaders responseHeaders, Throwable thrown, Logger logger) {
-        String message = thrown == null ? null : thrown.getMessage();
-        boolean safe = thrown instanceof RequestException re && re.safeMessage();
-        for (Throwable t = thrown; t != null; t = t.getCause()) {
-            if (HEADER_SIZE_EXCEEDED.equals(t.getMessage())) {
-                return render(request, Problem.of(431, "headers-too-large", "Request header fields too large",
-                                                  "the request headers exceed the configured limit"), responseHeaders);
-            }
-        }
-        if (eventType == EventType.BAD_REQUEST && thrown instanceof RequestException) {
-            safe = true; // Helidon's parse errors describe the request's framing, never server state
-        }
-        return handle(request, eventType, defaultStatus, responseHeaders, safe ? message : null);
-    }
+    // Helidon's stand-in for a message it considers unsafe to show.
+    private static final String UNSAFE_MESSAGE = "Bad request, see server log for more information";
 
     @Override
     public TransportResponse handle(TransportRequest request, EventType eventType, Status status,
                                     ServerResponseHeaders responseHeaders, String message) {
         int code = status.code();
+        if (code == 400 && HEADER_SIZE_EXCEEDED.equals(message)) {
+            return render(request, Problem.of(431, "headers-too-large", "Request header fields too large",
+                                              "the request headers exceed the configured limit"), responseHeaders);
+        }
         Problem problem = switch (code) {
             case 414 -> Problem.of(414, "request-line-too-long", "URI too long",
                                    "the request line exceeds the configured limit");
@@ -67,7 +53,7 @@ public final class ErrorPages implements DirectHandler {
     }
 
     private static String detail(String message, String fallback) {
-        if (message == null || message.isBlank()) {
+        if (message == null || message.isBlank() || message.equals(UNSAFE_MESSAGE)) {
             return fallback;
         }
         String oneLine = message.replaceAll("[\\r\\n\\t]+", " ").trim();

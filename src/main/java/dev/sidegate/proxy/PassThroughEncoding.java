@@ -14,7 +14,7 @@ import io.helidon.http.encoding.ContentEncodingContextConfig;
 public final class PassThroughEncoding implements ContentEncodingContext {
     private static final ContentEncodingContextConfig CONFIG = ContentEncodingContextConfig.builder()
             .contentEncodingsDiscoverServices(false)
-            .build();
+            .buildPrototype();
 
     @Override
     public boolean contentEncodingEnabled() {

@@ -13,8 +13,9 @@ import dev.sidegate.config.ServerSettings.PathPolicy;
  *   <li>percent-encoded unreserved characters are decoded ({@code %2e} is {@code .}, {@code %61} is {@code a});
  *       other escapes stay encoded, with upper-case hex digits;</li>
  *   <li>{@code .} and {@code ..} segments are resolved, duplicate slashes collapsed;</li>
- *   <li>refused: invalid percent-encoding, control characters (raw or encoded), {@code ..} above the root, and
- *       unless the policy keeps them, encoded slashes or backslashes and raw semicolons.</li>
+ *   <li>refused: invalid percent-encoding, control characters (raw or encoded), characters RFC 3986 does not
+ *       allow unencoded in a path, {@code ..} above the root, and unless the policy keeps them, encoded slashes or
+ *       backslashes and raw semicolons.</li>
  * </ul>
  */
 public final class PathNormalizer {
@@ -49,6 +50,8 @@ public final class PathNormalizer {
                 if (policy.rejectEncodedSlashes()) {
                     return new Rejected("the path contains a backslash");
                 }
+            } else if (!allowedInPath(c)) {
+                return new Rejected("the path contains '" + c + "', which must be percent-encoded");
             } else if (c == ';' && policy.rejectSemicolons()) {
                 return new Rejected("the path contains ';' (path parameters are not accepted)");
             } else if (c == '%') {
@@ -112,6 +115,11 @@ public final class PathNormalizer {
             sb.append('/');
         }
         return new Normalized(sb.toString());
+    }
+
+    // RFC 3986 pchar, plus '/' and '%' (checked separately) and '\\' (left to the policy)
+    private static boolean allowedInPath(char c) {
+        return unreserved(c) || "!$&'()*+,;=:@/%\\".indexOf(c) >= 0;
     }
 
     private static boolean unreserved(int c) {

@@ -91,10 +91,8 @@ public final class UpstreamCall implements Stage {
             int n;
             try {
                 n = in.read(buffer);
-            } catch (IOException e) {
-                throw new ClientBodyException(e);
-            } catch (UncheckedIOException e) {
-                throw new ClientBodyException(e.getCause());
+            } catch (IOException | RuntimeException e) {
+                throw new ClientBodyException(e); // a broken or abandoned body from the client, not an upstream failure
             }
             if (n < 0) {
                 break;

@@ -265,7 +265,7 @@ class ProxyForwardingTest {
                         .POST(HttpRequest.BodyPublishers.ofByteArray(gzipped))
                         .build(),
                 HttpResponse.BodyHandlers.ofByteArray());
-        assertEquals(200, response.statusCode());
+        assertEquals(200, response.statusCode(), new String(response.body(), java.nio.charset.StandardCharsets.UTF_8));
         assertEquals("gzip", response.headers().firstValue("X-Request-Encoding").orElseThrow());
         assertEquals("gzip", response.headers().firstValue("Content-Encoding").orElseThrow());
         assertArrayEquals(gzipped, response.body(), "bytes arrive exactly as sent, neither decoded nor re-encoded");

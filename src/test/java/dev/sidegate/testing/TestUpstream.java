@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import dev.sidegate.proxy.PassThroughEncoding;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
@@ -68,6 +69,7 @@ public final class TestUpstream implements AutoCloseable {
                 .port(0)
                 .shutdownHook(false)
                 .featuresDiscoverServices(false)
+                .contentEncoding(new PassThroughEncoding()) // see bodies exactly as Sidegate sent them
                 .routing(r -> r.any((req, res) -> self[0].dispatch(req, res)))
                 .build();
         self[0] = new TestUpstream(server);

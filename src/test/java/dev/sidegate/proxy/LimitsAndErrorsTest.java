@@ -1,0 +1,165 @@
+package dev.sidegate.proxy;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sidegate.testing.RawHttp;
+import dev.sidegate.testing.RawUpstream;
+import dev.sidegate.testing.SidegateFixture;
+import dev.sidegate.testing.TestUpstream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every kind of bad input and upstream failure gets its status and problem body, and the server keeps serving. */
+class LimitsAndErrorsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static TestUpstream upstream;
+    private static int closedPort;
+    private static SidegateFixture sidegate;
+
+    @BeforeAll
+    static void start() throws Exception {
+        upstream = TestUpstream.start();
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort(); // nothing listens here once closed
+        }
+        sidegate = SidegateFixture.start("""
+                server:
+                  max_header_size: 2048
+                  max_request_line: 512
+                  header_timeout: 300ms
+                routes:
+                  - path: /down
+                    upstream: http://127.0.0.1:%d
+                  - path: /slow
+                    timeout: 300ms
+                  - path: /
+                """.formatted(closedPort), Map.of("SIDEGATE_UPSTREAM", upstream.url()));
+    }
+
+    @AfterEach
+    void stillServing() {
+        assertEquals(200, sidegate.get("/healthy-after").statusCode(), "the server must keep serving");
+    }
+
+    @AfterAll
+    static void stop() {
+        sidegate.close();
+        upstream.close();
+    }
+
+    private static JsonNode problem(RawHttp.Response response) throws Exception {
+        assertEquals("application/problem+json", response.header("Content-Type").orElseThrow());
+        JsonNode json = JSON.readTree(response.body());
+        assertEquals(response.status(), json.get("status").asInt());
+        assertTrue(json.get("trace_id").asText().matches("[0-9a-f]{32}"), json.toString());
+        return json;
+    }
+
+    @Test
+    void oversizedHeadersAre431() throws Exception {
+        RawHttp.Response response = RawHttp.exchange(sidegate.port(), "GET /x HTTP/1.1\r\nHost: c\r\nX-Big: "
+                + "a".repeat(3000) + "\r\nConnection: close\r\n\r\n");
+        assertEquals(431, response.status());
+        assertEquals("urn:sidegate:problem:headers-too-large", problem(response).get("type").asText());
+    }
+
+    @Test
+    void anOversizedRequestLineIs414() throws Exception {
+        RawHttp.Response response = RawHttp.exchange(sidegate.port(), "GET /" + "a".repeat(1000)
+                + " HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n");
+        assertEquals(414, response.status());
+        assertEquals("urn:sidegate:problem:request-line-too-long", problem(response).get("type").asText());
+    }
+
+    @Test
+    void contentLengthWithTransferEncodingIsRefused() throws Exception {
+        int before = upstream.count();
+        RawHttp.Response response = RawHttp.exchange(sidegate.port(), "POST /smuggle HTTP/1.1\r\nHost: c\r\n"
+                + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: c\r\n\r\n");
+        assertEquals(400, response.status());
+        assertTrue(problem(response).get("detail").asText().contains("must not be combined"));
+        assertEquals(before, upstream.count(), "neither request reaches the upstream");
+    }
+
+    @Test
+    void conflictingContentLengthsAreRefused() throws Exception {
+        int before = upstream.count();
+        RawHttp.Response response = RawHttp.exchange(sidegate.port(), "POST /smuggle HTTP/1.1\r\nHost: c\r\n"
+                + "Content-Length: 4\r\nContent-Length: 40\r\nConnection: close\r\n\r\nabcd");
+        assertEquals(400, response.status());
+        problem(response);
+        assertEquals(before, upstream.count());
+    }
+
+    @Test
+    void aMalformedHeaderLineIs400() throws Exception {
+        RawHttp.Response response = RawHttp.exchange(sidegate.port(), "GET /x HTTP/1.1\r\nHost: c\r\nno colon here\r\n\r\n");
+        assertEquals(400, response.status());
+        problem(response);
+    }
+
+    @Test
+    void http10IsAnswered505() throws Exception {
+        RawHttp.Response response = RawHttp.exchange(sidegate.port(), "GET /x HTTP/1.0\r\nHost: c\r\n\r\n");
+        assertEquals(505, response.status());
+        problem(response);
+    }
+
+    @Test
+    void aClientThatStallsInTheHeadersIsDisconnected() throws Exception {
+        try (RawHttp client = new RawHttp(sidegate.port())) {
+            client.soTimeout(10_000);
+            client.send("GET /x HTTP/1.1\r\nHost: c\r\nX-Slow: ");
+            assertTrue(client.closedByServer(), "the header timeout must close the connection");
+        }
+    }
+
+    @Test
+    void aBrokenChunkedBodyIs400AndNotBlamedOnTheUpstream() throws Exception {
+        RawHttp.Response response = RawHttp.exchange(sidegate.port(), "POST /x HTTP/1.1\r\nHost: c\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
+        assertEquals(400, response.status());
+        problem(response);
+    }
+
+    @Test
+    void anUnreachableUpstreamIs502() throws Exception {
+        RawHttp.Response response = RawHttp.exchange(sidegate.port(), "GET /down/x HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n");
+        assertEquals(502, response.status());
+        JsonNode problem = problem(response);
+        assertEquals("urn:sidegate:problem:upstream-unreachable", problem.get("type").asText());
+        assertEquals("cannot connect to the upstream of route /down", problem.get("detail").asText());
+    }
+
+    @Test
+    void aSlowUpstreamIs504AtTheRouteTimeout() throws Exception {
+        RawHttp.Response response = RawHttp.exchange(sidegate.port(), "GET /slow?ms=3000 HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n");
+        assertEquals(504, response.status());
+        JsonNode problem = problem(response);
+        assertEquals("urn:sidegate:problem:upstream-timeout", problem.get("type").asText());
+        assertEquals("the upstream of route /slow did not respond within 300ms", problem.get("detail").asText());
+    }
+
+    @Test
+    void anUpstreamThatDiesMidBodyCutsTheClientConnection() throws Exception {
+        try (RawUpstream raw = new RawUpstream("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+             SidegateFixture sg = SidegateFixture.start(null, Map.of("SIDEGATE_UPSTREAM", raw.url()))) {
+            try (RawHttp client = new RawHttp(sg.port())) {
+                client.send("GET / HTTP/1.1\r\nHost: c\r\n\r\n");
+                RawHttp.Response response = client.read(true);
+                assertEquals(200, response.status());
+                assertTrue(response.body().length < 100, "the client must not see a complete body");
+                assertTrue(client.closedByServer(), "the connection must be cut so the client knows");
+            }
+        }
+    }
+}
