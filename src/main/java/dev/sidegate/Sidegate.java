@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 import dev.sidegate.admin.AdminService;
 import dev.sidegate.admin.Readiness;
@@ -27,7 +28,6 @@ import io.helidon.common.tls.Tls;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.encoding.ContentEncodingContext;
 import io.helidon.webserver.ErrorHandling;
-import io.helidon.webserver.ListenerConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.DirectHandlers;
@@ -37,23 +37,24 @@ import io.helidon.webserver.observe.health.HealthObserver;
 import io.helidon.webserver.observe.metrics.MetricsObserver;
 
 /**
- * One running Sidegate: the proxy listener, the admin listener and the request pipeline, wired explicitly.
+ * One running Sidegate: the proxy server, the admin server and the request pipeline, wired explicitly.
  * {@link Main} starts one from the environment; tests start several in one JVM on random ports.
  */
 public final class Sidegate implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Sidegate.class.getName());
-    static final String ADMIN_SOCKET = "admin";
 
     private final WebServer server;
+    private final WebServer admin;
     private final AtomicReference<Pipeline> pipeline;
     private final Readiness readiness;
     private final UpstreamClients clients;
     private final HeaderTimeout headerTimeout;
     private final AtomicBoolean stopped = new AtomicBoolean();
 
-    private Sidegate(WebServer server, AtomicReference<Pipeline> pipeline, Readiness readiness,
+    private Sidegate(WebServer server, WebServer admin, AtomicReference<Pipeline> pipeline, Readiness readiness,
                      UpstreamClients clients, HeaderTimeout headerTimeout) {
         this.server = server;
+        this.admin = admin;
         this.pipeline = pipeline;
         this.readiness = readiness;
         this.clients = clients;
@@ -75,32 +76,30 @@ public final class Sidegate implements AutoCloseable {
                                                 new PathNormalizer(settings.paths()),
                                                 new Forwarding(settings.trustedProxies()));
 
-        WebServerConfig.Builder builder = WebServer.builder()
+        WebServerConfig.Builder proxy = WebServer.builder()
                 .shutdownHook(false)
                 .featuresDiscoverServices(false);
-        proxyListener(builder, settings, headerTimeout);
-        builder.routing(r -> r.any(handler));
-        builder.putSocket(ADMIN_SOCKET, admin -> adminListener(admin, settings));
-        builder.routing(ADMIN_SOCKET, r -> r.register("/admin", new AdminService(() -> pipeline.get().config())));
-        builder.addFeature(ObserveFeature.builder()
-                                   .sockets(List.of(ADMIN_SOCKET))
-                                   .observersDiscoverServices(false)
-                                   .addObserver(HealthObserver.builder()
-                                                        .useSystemServices(false)
-                                                        .details(true)
-                                                        .addCheck(readiness)
-                                                        .build())
-                                   .addObserver(MetricsObserver.create())
-                                   .build());
+        proxyListener(proxy, settings, headerTimeout);
+        proxy.routing(r -> r.any(handler));
+
+        WebServer admin;
         WebServer server;
         try {
-            server = builder.build().start();
+            // The admin port is a server of its own so that it outlives the proxy listener while requests drain:
+            // readiness reports the drain and metrics stay scrapeable until the end.
+            admin = adminServer(settings, readiness, () -> pipeline.get().config()).start();
+            try {
+                server = proxy.build().start();
+            } catch (RuntimeException e) {
+                admin.stop();
+                throw e;
+            }
         } catch (RuntimeException e) {
             headerTimeout.close();
             clients.close();
             throw e;
         }
-        Sidegate sidegate = new Sidegate(server, pipeline, readiness, clients, headerTimeout);
+        Sidegate sidegate = new Sidegate(server, admin, pipeline, readiness, clients, headerTimeout);
         readiness.serving();
         LOG.log(System.Logger.Level.INFO, sidegate.describe());
         return sidegate;
@@ -139,12 +138,26 @@ public final class Sidegate implements AutoCloseable {
                                                        .build()));
     }
 
-    private static void adminListener(ListenerConfig.Builder admin, ServerSettings s) {
-        admin.host("0.0.0.0")
+    private static WebServer adminServer(ServerSettings s, Readiness readiness, Supplier<SidegateConfig> config) {
+        return WebServer.builder()
+                .shutdownHook(false)
+                .featuresDiscoverServices(false)
+                .host("0.0.0.0")
                 .port(s.adminPort())
                 .shutdownGracePeriod(Duration.ofMillis(500))
                 .contentEncoding(noContentEncoding())
-                .directHandlers(problemPages());
+                .directHandlers(problemPages())
+                .routing(r -> r.register("/admin", new AdminService(config)))
+                .addFeature(ObserveFeature.builder()
+                                    .observersDiscoverServices(false)
+                                    .addObserver(HealthObserver.builder()
+                                                         .useSystemServices(false)
+                                                         .details(true)
+                                                         .addCheck(readiness)
+                                                         .build())
+                                    .addObserver(MetricsObserver.create())
+                                    .build())
+                .build();
     }
 
     private static ContentEncodingContext noContentEncoding() {
@@ -169,7 +182,7 @@ public final class Sidegate implements AutoCloseable {
     }
 
     public int adminPort() {
-        return server.port(ADMIN_SOCKET);
+        return admin.port();
     }
 
     public SidegateConfig config() {
@@ -194,6 +207,7 @@ public final class Sidegate implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "draining: no new connections, in-flight requests have up to "
                 + Durations.format(drain));
         server.stop();
+        admin.stop();
         headerTimeout.close();
         clients.close();
         LOG.log(System.Logger.Level.INFO, "stopped");

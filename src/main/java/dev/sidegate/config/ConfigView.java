@@ -112,15 +112,18 @@ public final class ConfigView {
         if (!v.node.exists()) {
             return List.of();
         }
-        v.markRead();
         if (v.node.type() == Config.Type.VALUE) {
             return v.string().map(List::of).orElse(List.of());
         }
         if (v.node.type() != Config.Type.LIST) {
+            v.markRead();
             throw v.invalid("expected a list of values, got a " + describe(v.node.type()));
         }
         List<String> values = new ArrayList<>();
         List<Config> items = v.node.asNodeList().get();
+        if (items.isEmpty()) {
+            v.markRead();
+        }
         for (int i = 0; i < items.size(); i++) {
             ConfigView item = new ConfigView(items.get(i), v.displayKey + "[" + i + "]", read);
             values.add(item.string().orElseThrow(() -> item.invalid("must not be empty")));
@@ -134,11 +137,13 @@ public final class ConfigView {
         if (!v.node.exists()) {
             return List.of();
         }
-        v.markRead();
         if (v.node.type() != Config.Type.LIST) {
             throw v.invalid("expected a list, got a " + describe(v.node.type()));
         }
         List<Config> items = v.node.asNodeList().get();
+        if (items.isEmpty()) {
+            v.markRead(); // each item's keys are checked on their own; an empty list has none
+        }
         List<ConfigView> result = new ArrayList<>(items.size());
         for (int i = 0; i < items.size(); i++) {
             ConfigView item = new ConfigView(items.get(i), v.displayKey + "[" + i + "]", read);

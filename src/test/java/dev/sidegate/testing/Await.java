@@ -1,0 +1,28 @@
+package dev.sidegate.testing;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Waits for a condition with a deadline; the only way tests wait for something that has no latch. */
+public final class Await {
+    private static final Duration DEADLINE = Duration.ofSeconds(20);
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    private Await() {
+    }
+
+    public static void until(BooleanSupplier condition, String what) {
+        Instant deadline = Instant.now().plus(DEADLINE);
+        while (!condition.getAsBoolean()) {
+            if (Instant.now().isAfter(deadline)) {
+                fail("timed out after " + DEADLINE.toSeconds() + "s waiting until " + what);
+            }
+            LockSupport.parkNanos(POLL_NANOS);
+        }
+    }
+}
