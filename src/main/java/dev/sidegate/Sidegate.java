@@ -1,5 +1,8 @@
 package dev.sidegate;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,6 +13,7 @@ import java.util.function.Supplier;
 import dev.sidegate.admin.AdminService;
 import dev.sidegate.admin.Readiness;
 import dev.sidegate.config.Durations;
+import dev.sidegate.config.Messages;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.ErrorPages;
@@ -87,9 +91,11 @@ public final class Sidegate implements AutoCloseable {
         try {
             // The admin port is a server of its own so that it outlives the proxy listener while requests drain:
             // readiness reports the drain and metrics stay scrapeable until the end.
-            admin = adminServer(settings, readiness, () -> pipeline.get().config()).start();
+            ensureFree(settings.adminPort(), "admin");
+            ensureFree(settings.port(), "proxy");
+            admin = started(adminServer(settings, readiness, () -> pipeline.get().config()).start(), "admin", settings.adminPort());
             try {
-                server = proxy.build().start();
+                server = started(proxy.build().start(), "proxy", settings.port());
             } catch (RuntimeException e) {
                 admin.stop();
                 throw e;
@@ -136,6 +142,28 @@ public final class Sidegate implements AutoCloseable {
                                                        .privateKeyCertChain(k -> k.pem(p -> p.certChain(
                                                                Resource.create(files.certificate()))))
                                                        .build()));
+    }
+
+    /** Fails with a one-line reason before Helidon logs a bind failure with a stack trace. */
+    private static void ensureFree(int port, String which) {
+        if (port == 0) {
+            return;
+        }
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress("0.0.0.0", port));
+        } catch (IOException e) {
+            throw new IllegalStateException("the " + which + " port " + port + " is not available: " + Messages.oneLine(e));
+        }
+    }
+
+    /** Helidon reports a listener that failed to bind by not running, not by throwing. */
+    private static WebServer started(WebServer server, String which, int port) {
+        if (!server.isRunning()) {
+            server.stop();
+            throw new IllegalStateException("the " + which + " listener did not start on port " + port);
+        }
+        return server;
     }
 
     private static WebServer adminServer(ServerSettings s, Readiness readiness, Supplier<SidegateConfig> config) {

@@ -103,6 +103,19 @@ class GracefulShutdownTest {
         assertEquals("sidegate: configuration error: SIDEGATE_PORT: expected a whole number, got 'eighty'", output);
     }
 
+    @Test
+    void aPortInUseExitsOneWithOneLine() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
+            Process process = startSidegate(Map.of("SIDEGATE_PORT", String.valueOf(taken.getLocalPort())));
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(1, process.exitValue());
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            assertTrue(output.startsWith("sidegate: cannot start: the proxy port " + taken.getLocalPort() + " is not available"),
+                       output);
+            assertEquals(1, output.lines().count(), output);
+        }
+    }
+
     static Process startSidegate(Map<String, String> env) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName())

@@ -58,9 +58,15 @@ public final class Demo implements AutoCloseable {
 
     /** Printed on stdout once Sidegate serves: the demo's whole user interface. */
     public void printInstructions(int port, int adminPort) {
+        System.out.println(instructions(port, adminPort));
+        System.out.flush();
+    }
+
+    /** The demo's instructions; every curl command in it works as printed. */
+    public String instructions(int port, int adminPort) {
         String proxy = "http://localhost:" + port;
         String admin = "http://localhost:" + adminPort;
-        String text = """
+        return """
 
                 Sidegate demo is running.
                   proxy     %1$s
@@ -79,8 +85,6 @@ public final class Demo implements AutoCloseable {
 
                 Stop with Ctrl-C: in-flight requests drain, then Sidegate exits 0.
                 """.formatted(proxy, admin, upstream.port(), environment.get("SIDEGATE_CONFIG"));
-        System.out.println(text);
-        System.out.flush();
     }
 
     @Override
