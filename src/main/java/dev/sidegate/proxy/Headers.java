@@ -2,7 +2,6 @@ package dev.sidegate.proxy;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 
@@ -143,9 +142,5 @@ public final class Headers {
         public Headers build() {
             return new Headers(names.toArray(String[]::new), values.toArray(String[]::new));
         }
-    }
-
-    static String lower(String name) {
-        return name.toLowerCase(Locale.ROOT);
     }
 }

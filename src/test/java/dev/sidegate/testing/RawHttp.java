@@ -103,6 +103,11 @@ public final class RawHttp implements AutoCloseable {
     }
 
     private String readHead() throws IOException {
+        return readHead(in);
+    }
+
+    /** Reads a message head up to and without the blank line that ends it. */
+    static String readHead(InputStream in) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         byte[] last = new byte[4];
         while (true) {

@@ -1,6 +1,5 @@
 package dev.sidegate.testing;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -66,7 +65,7 @@ public final class RawUpstream implements AutoCloseable {
         try (socket) {
             socket.setSoTimeout(20_000);
             InputStream in = socket.getInputStream();
-            String head = readHead(in);
+            String head = RawHttp.readHead(in);
             heads.add(head);
             long length = contentLength(head);
             if (length > 0) {
@@ -87,24 +86,6 @@ public final class RawUpstream implements AutoCloseable {
             }
         }
         return 0;
-    }
-
-    private static String readHead(InputStream in) throws IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        byte[] last = new byte[4];
-        while (true) {
-            int b = in.read();
-            if (b < 0) {
-                throw new IOException("closed");
-            }
-            head.write(b);
-            System.arraycopy(last, 1, last, 0, 3);
-            last[3] = (byte) b;
-            if (last[0] == '\r' && last[1] == '\n' && last[2] == '\r' && last[3] == '\n') {
-                String text = head.toString(StandardCharsets.ISO_8859_1);
-                return text.substring(0, text.length() - 4);
-            }
-        }
     }
 
     @Override
