@@ -12,6 +12,10 @@ import java.util.function.Supplier;
 
 import dev.sidegate.admin.AdminService;
 import dev.sidegate.admin.Readiness;
+import dev.sidegate.auth.Authenticate;
+import dev.sidegate.auth.AuthSettings;
+import dev.sidegate.auth.Authorize;
+import dev.sidegate.auth.StripIdentityHeaders;
 import dev.sidegate.config.Durations;
 import dev.sidegate.config.Messages;
 import dev.sidegate.config.ServerSettings;
@@ -73,7 +77,7 @@ public final class Sidegate implements AutoCloseable {
     public static Sidegate start(SidegateConfig config) {
         UpstreamClients clients = new UpstreamClients();
         AtomicReference<Pipeline> pipeline = new AtomicReference<>(pipeline(config, clients));
-        Readiness readiness = new Readiness(() -> pipeline.get().config());
+        Readiness readiness = new Readiness(pipeline::get);
         ServerSettings settings = config.server();
         HeaderTimeout headerTimeout = new HeaderTimeout(settings.headerTimeout());
         ProxyHandler handler = new ProxyHandler(pipeline::get,
@@ -108,6 +112,7 @@ public final class Sidegate implements AutoCloseable {
         Sidegate sidegate = new Sidegate(server, admin, pipeline, readiness, clients, headerTimeout);
         readiness.serving();
         LOG.log(System.Logger.Level.INFO, sidegate.describe());
+        warnAboutUnenforcedRoutes(config);
         return sidegate;
     }
 
@@ -115,6 +120,9 @@ public final class Sidegate implements AutoCloseable {
     static Pipeline pipeline(SidegateConfig config, UpstreamClients clients) {
         RouteTable routes = RouteTable.create(config.routes(), config.server().paths());
         List<Stage> stages = new ArrayList<>();
+        stages.add(new StripIdentityHeaders(AuthSettings.strippedHeaders(config.auth())));
+        config.auth().ifPresent(auth -> stages.add(new Authenticate(auth)));
+        config.auth().ifPresent(auth -> stages.add(new Authorize()));
         stages.add(new UpstreamCall(clients));
         return new Pipeline(config, routes, stages);
     }
@@ -205,6 +213,14 @@ public final class Sidegate implements AutoCloseable {
         return Duration.ofMillis(Math.max(100, Math.min(10_000, idleTimeout.toMillis() / 4)));
     }
 
+    private static String describeAuth(AuthSettings auth) {
+        return switch (auth.keys()) {
+            case AuthSettings.Jwks jwks -> "jwks " + jwks.url();
+            case AuthSettings.PublicKeyFile file -> "public-key " + file.file();
+            case AuthSettings.HmacSecret hmac -> "hmac-secret";
+        };
+    }
+
     public int port() {
         return server.port();
     }
@@ -237,6 +253,7 @@ public final class Sidegate implements AutoCloseable {
         server.stop();
         admin.stop();
         headerTimeout.close();
+        pipeline.get().close();
         clients.close();
         LOG.log(System.Logger.Level.INFO, "stopped");
     }
@@ -244,6 +261,19 @@ public final class Sidegate implements AutoCloseable {
     @Override
     public void close() {
         shutdown();
+    }
+
+    private static void warnAboutUnenforcedRoutes(SidegateConfig config) {
+        if (config.auth().isPresent()) {
+            return;
+        }
+        LOG.log(System.Logger.Level.INFO, "auth is off: no route requires a token");
+        for (var route : config.routes()) {
+            if (route.permission().isPresent()) {
+                LOG.log(System.Logger.Level.WARNING, "route " + route.path() + " names permission "
+                        + route.permission().get() + " but auth is off: the route is open");
+            }
+        }
     }
 
     private String describe() {
@@ -256,6 +286,7 @@ public final class Sidegate implements AutoCloseable {
                 + " upstream=" + c.defaultUpstream()
                 + " config=" + c.source().file().map(p -> p + " (version " + c.source().version() + ")").orElse("none")
                 + " routes=" + (c.routesDeclared() ? c.routes().size() : "all-to-upstream")
+                + " auth=" + c.auth().map(Sidegate::describeAuth).orElse("off")
                 + " stages=" + String.join(",", stageNames)
                 + " drain_timeout=" + Durations.format(s.drainTimeout());
     }

@@ -8,6 +8,7 @@ import java.util.stream.Stream;
 
 import dev.sidegate.config.ConfigLoader;
 import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.proxy.Pipeline;
 import dev.sidegate.proxy.UpstreamClients;
 import org.junit.jupiter.api.Test;
 
@@ -27,9 +28,14 @@ class SampleConfigsTest {
         assertTrue(files.contains(Path.of("sidecar-config/demo.yaml")));
         assertTrue(files.contains(Path.of("sidecar-config/sidegate.yaml")));
         for (Path file : files) {
-            SidegateConfig config = ConfigLoader.load(Map.of("SIDEGATE_CONFIG", file.toString()));
-            try (UpstreamClients clients = new UpstreamClients()) {
-                Sidegate.pipeline(config, clients);
+            // Demo mode supplies the JWKS URL of its own identity provider; any URL will do to build the pipeline.
+            Map<String, String> env = file.endsWith("demo.yaml")
+                    ? Map.of("SIDEGATE_CONFIG", file.toString(), "SIDEGATE_JWT_JWKS_URL", "http://127.0.0.1:9/jwks.json")
+                    : Map.of("SIDEGATE_CONFIG", file.toString());
+            SidegateConfig config = ConfigLoader.load(env);
+            try (UpstreamClients clients = new UpstreamClients();
+                 Pipeline pipeline = Sidegate.pipeline(config, clients)) {
+                assertFalse(pipeline.stages().isEmpty(), file.toString());
             }
         }
     }

@@ -8,6 +8,7 @@ import java.util.Map;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.config.Durations;
 import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.ServerSettings;
@@ -39,6 +40,7 @@ final class EffectiveConfig {
             routes.add(route(r));
         }
         root.put("routes", routes);
+        root.put("auth", config.auth().map(EffectiveConfig::auth).orElse(null));
         try {
             return JSON.writeValueAsBytes(root);
         } catch (JsonProcessingException e) {
@@ -60,6 +62,28 @@ final class EffectiveConfig {
         m.put("trusted_proxies", s.trustedProxies().stream().map(Object::toString).toList());
         m.put("paths", Map.of("encoded_slashes", s.paths().rejectEncodedSlashes() ? "reject" : "keep",
                               "semicolons", s.paths().rejectSemicolons() ? "reject" : "keep"));
+        return m;
+    }
+
+    private static Map<String, Object> auth(AuthSettings a) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        switch (a.keys()) {
+            case AuthSettings.Jwks jwks -> {
+                m.put("jwks_url", jwks.url().toString());
+                m.put("jwks", Map.of("cache_ttl", Durations.format(jwks.cacheTtl()),
+                                     "refresh_min_interval", Durations.format(jwks.refreshMinInterval())));
+            }
+            case AuthSettings.PublicKeyFile file -> m.put("public_key", file.file().toString());
+            case AuthSettings.HmacSecret hmac -> m.put("hmac_secret", REDACTED);
+        }
+        m.put("issuer", a.issuer());
+        m.put("audience", a.audiences());
+        m.put("clock_skew", Durations.format(a.clockSkew()));
+        m.put("claims", a.claimHeaders());
+        m.put("permissions_claims", a.permissionsClaims());
+        m.put("tier_claim", a.tierClaim());
+        m.put("forward_authorization", a.forwardAuthorization());
+        m.put("verified_token_cache", a.cacheSize());
         return m;
     }
 

@@ -11,22 +11,24 @@ import java.util.function.Supplier;
 
 import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.proxy.Pipeline;
+import dev.sidegate.proxy.ReadinessCheck;
 import io.helidon.health.HealthCheck;
 import io.helidon.health.HealthCheckResponse;
 import io.helidon.health.HealthCheckType;
 
 /**
  * Readiness: true once the configuration is loaded and the proxy listener serves, while every upstream host
- * resolves to an address, and false for good once draining starts (SIGTERM), so that Kubernetes stops sending
- * traffic before the listener closes.
+ * resolves to an address and every pipeline dependency (JWKS, Redis) reports ready, and false for good once draining
+ * starts (SIGTERM), so that Kubernetes stops sending traffic before the listener closes.
  */
 public final class Readiness implements HealthCheck {
-    private final Supplier<SidegateConfig> config;
+    private final Supplier<Pipeline> pipeline;
     private volatile boolean serving;
     private volatile boolean draining;
 
-    public Readiness(Supplier<SidegateConfig> config) {
-        this.config = config;
+    public Readiness(Supplier<Pipeline> pipeline) {
+        this.pipeline = pipeline;
     }
 
     public void serving() {
@@ -54,7 +56,8 @@ public final class Readiness implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         Map<String, Object> details = new LinkedHashMap<>();
-        SidegateConfig current = config.get();
+        Pipeline currentPipeline = pipeline.get();
+        SidegateConfig current = currentPipeline.config();
         boolean up = serving && !draining;
         details.put("config_version", current.source().version());
         details.put("draining", draining);
@@ -67,6 +70,11 @@ public final class Readiness implements HealthCheck {
             boolean resolves = resolves(host.startsWith("[") ? host.substring(1, host.length() - 1) : host);
             details.put("upstream " + upstream, resolves ? "resolved" : "unresolved");
             up &= resolves;
+        }
+        for (ReadinessCheck check : currentPipeline.readinessChecks()) {
+            ReadinessCheck.Status status = check.readiness();
+            details.put(status.component(), status.detail());
+            up &= status.ready();
         }
         HealthCheckResponse.Builder response = HealthCheckResponse.builder().status(up);
         details.forEach(response::detail);

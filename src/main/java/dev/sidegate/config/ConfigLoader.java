@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
+import dev.sidegate.auth.AuthSettings;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -51,10 +52,10 @@ public final class ConfigLoader {
     static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
     private static final java.util.regex.Pattern METHOD = java.util.regex.Pattern.compile("[A-Z][A-Z0-9_-]*");
 
-    private final Map<String, String> env;
+    private final Env env;
 
     private ConfigLoader(Map<String, String> env) {
-        this.env = env;
+        this.env = new Env(env);
     }
 
     /** Loads from the given environment (normally {@code System.getenv()}). */
@@ -75,10 +76,16 @@ public final class ConfigLoader {
                 ? routes(root.sections("routes"), defaultUpstream)
                 : List.of(new RouteSettings("/", Set.of(), defaultUpstream, DEFAULT_ROUTE_TIMEOUT,
                                             DEFAULT_CONNECT_TIMEOUT, false, Optional.empty(), false));
+        Optional<AuthSettings> auth = AuthSettings.parse(root.get("auth"), env);
+        for (int i = 0; i < routes.size(); i++) {
+            if (routes.get(i).publicRoute() && routes.get(i).permission().isPresent()) {
+                throw new ConfigException("routes[" + i + "].permission", "a public route cannot require a permission");
+            }
+        }
         root.rejectUnread();
 
         String version = file.isEmpty() ? "none" : sha256(bytes).substring(0, 12);
-        return new SidegateConfig(server, defaultUpstream, routes, routesDeclared,
+        return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, auth,
                                   new SidegateConfig.Source(file, version, Instant.now()));
     }
 
@@ -178,14 +185,11 @@ public final class ConfigLoader {
     }
 
     private <T> Optional<T> envOr(String name, Function<String, T> parse, Supplier<Optional<T>> yaml) {
-        Optional<String> fromEnv = env(name);
-        // Read the YAML value either way, so that a bad YAML value is reported even when env overrides it.
-        Optional<T> fromYaml = yaml.get();
-        return fromEnv.isPresent() ? fromEnv.map(parse) : fromYaml;
+        return env.over(name, parse, yaml);
     }
 
     private Optional<String> env(String name) {
-        return Optional.ofNullable(env.get(name)).map(String::trim).filter(v -> !v.isEmpty());
+        return env.get(name);
     }
 
     private byte[] read(Path file) {

@@ -6,6 +6,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
+import dev.sidegate.auth.AuthSettings;
+
 /**
  * The whole effective configuration: environment variables over the YAML file over defaults, validated.
  *
@@ -13,12 +15,14 @@ import java.util.Optional;
  * @param defaultUpstream {@code SIDEGATE_UPSTREAM}, used by routes without their own upstream
  * @param routes          routes in file order; one catch-all route to the default upstream when the file has none
  * @param routesDeclared  whether the file has a {@code routes} section (then an unmatched path is a 404)
+ * @param auth            JWT authentication, when a key source is configured
  * @param source          where this configuration came from
  */
 public record SidegateConfig(ServerSettings server,
                              URI defaultUpstream,
                              List<RouteSettings> routes,
                              boolean routesDeclared,
+                             Optional<AuthSettings> auth,
                              Source source) {
 
     public SidegateConfig {

@@ -19,19 +19,26 @@ public final class Demo implements AutoCloseable {
 
     private final EchoUpstream upstream;
     private final Map<String, String> environment;
+    private final DemoTokens tokens;
 
-    private Demo(EchoUpstream upstream, Map<String, String> environment) {
+    private Demo(EchoUpstream upstream, Map<String, String> environment, DemoTokens tokens) {
         this.upstream = upstream;
         this.environment = environment;
+        this.tokens = tokens;
     }
 
-    /** Starts the echo upstream; the returned environment points Sidegate at it and at the demo config. */
+    /**
+     * Starts the echo upstream (which also plays the identity provider); the returned environment points Sidegate at
+     * it, at its JWKS and at the demo config.
+     */
     public static Demo start(Map<String, String> env) {
-        EchoUpstream upstream = EchoUpstream.start();
+        DemoTokens tokens = DemoTokens.create();
+        EchoUpstream upstream = EchoUpstream.start(tokens.jwksJson());
         Map<String, String> demoEnv = new HashMap<>(env);
         demoEnv.put("SIDEGATE_UPSTREAM", "http://127.0.0.1:" + upstream.port());
         demoEnv.put("SIDEGATE_CONFIG", demoConfig().toString());
-        return new Demo(upstream, Map.copyOf(demoEnv));
+        demoEnv.put("SIDEGATE_JWT_JWKS_URL", "http://127.0.0.1:" + upstream.port() + "/.well-known/jwks.json");
+        return new Demo(upstream, Map.copyOf(demoEnv), tokens);
     }
 
     public Map<String, String> environment() {
@@ -74,17 +81,26 @@ public final class Demo implements AutoCloseable {
                   upstream  http://127.0.0.1:%3$d (built-in echo: answers with what it received)
                   config    %4$s
 
-                Try these in another terminal:
-                  curl -i '%1$s/api/v1/hello?name=sidegate&lang=en'   # proxied; the echo shows X-Forwarded-* added
-                  curl -i %1$s/nowhere                                # no route: 404 problem+json with trace_id
-                  curl -i --path-as-is '%1$s/api/../../etc/passwd'   # path escapes the root: 400 problem+json
+                Try these in another terminal. First set the demo tokens (signed by the demo's identity provider,
+                valid 12 hours; the user may read orders, the admin may also write them):
+                  export TOKEN=%5$s
+                  export ADMIN_TOKEN=%6$s
+
+                  curl -i %1$s/api/public/hello                       # public route: no token needed; the echo shows X-Forwarded-*
+                  curl -i -H "Authorization: Bearer $TOKEN" %1$s/api/v1/me     # identity headers X-User-ID, X-Org-ID, X-Roles reach the echo
+                  curl -i %1$s/api/v1/me                              # no token: 401 problem+json with trace_id
+                  curl -i -X POST -H "Authorization: Bearer $TOKEN" %1$s/api/v1/orders          # lacks orders:write: 403
+                  curl -i -X POST -H "Authorization: Bearer $ADMIN_TOKEN" %1$s/api/v1/orders    # allowed: 200
+                  curl -i %1$s/nowhere                                # no route: 404 problem+json
+                  curl -i --path-as-is '%1$s/api/../../etc/passwd'    # path escapes the root: 400 problem+json
                   curl -N %1$s/events                                 # Server-Sent Events, one per second, streamed
-                  curl -s %2$s/observe/health/ready                   # readiness
+                  curl -s %2$s/observe/health/ready                   # readiness (config, upstream, JWKS)
                   curl -s %2$s/observe/metrics | head                 # Prometheus metrics
                   curl -s %2$s/admin/config                           # effective configuration
 
-                Stop with Ctrl-C: in-flight requests drain, then Sidegate exits 0.
-                """.formatted(proxy, admin, upstream.port(), environment.get("SIDEGATE_CONFIG"));
+                Stop with Ctrl-C: in-flight requests drain, then Sidegate exits.
+                """.formatted(proxy, admin, upstream.port(), environment.get("SIDEGATE_CONFIG"),
+                              tokens.userToken(), tokens.adminToken());
     }
 
     @Override

@@ -21,7 +21,8 @@ import io.helidon.webserver.http.ServerResponse;
 
 /**
  * The demo's built-in upstream on loopback: answers every request with a JSON description of what it received
- * (so the effect of Sidegate's pipeline is visible), and streams Server-Sent Events on {@code /events}.
+ * (so the effect of Sidegate's pipeline is visible), streams Server-Sent Events on {@code /events}, and publishes the
+ * demo identity provider's JWKS.
  */
 final class EchoUpstream implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -33,13 +34,20 @@ final class EchoUpstream implements AutoCloseable {
         this.server = server;
     }
 
-    static EchoUpstream start() {
+    /** Starts the echo server; it also serves the demo identity provider's public keys at {@code /.well-known/jwks.json}. */
+    static EchoUpstream start(String jwksJson) {
+        byte[] jwks = jwksJson.getBytes(StandardCharsets.UTF_8);
         WebServer server = WebServer.builder()
                 .host("127.0.0.1")
                 .port(0)
                 .shutdownHook(false)
                 .featuresDiscoverServices(false)
-                .routing(r -> r.get("/events", EchoUpstream::events).any(EchoUpstream::echo))
+                .routing(r -> r.get("/events", EchoUpstream::events)
+                        .get("/.well-known/jwks.json", (req, res) -> {
+                            res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
+                            res.send(jwks);
+                        })
+                        .any(EchoUpstream::echo))
                 .build()
                 .start();
         return new EchoUpstream(server);

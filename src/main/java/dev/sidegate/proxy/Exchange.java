@@ -1,16 +1,64 @@
 package dev.sidegate.proxy;
 
 import java.net.InetAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * What the pipeline knows about one request besides the request itself: the matched route, who the client is,
- * and the trace id. Created once per request on the request's own thread; stages read it.
- *
- * @param route    the route the request matched
- * @param client   the client's addresses and transport
- * @param traceId  id for problem bodies, logs and traces
+ * the trace id, the verified identity once auth has run, and notes that one stage leaves for a later one.
+ * Created per request and used only on that request's thread.
  */
-public record Exchange(Route route, Client client, String traceId) {
+public final class Exchange {
+    private final Route route;
+    private final Client client;
+    private final String traceId;
+    private Identity identity;
+    private Map<Class<?>, Object> notes;
+
+    public Exchange(Route route, Client client, String traceId) {
+        this.route = route;
+        this.client = client;
+        this.traceId = traceId;
+    }
+
+    /** The route the request matched. */
+    public Route route() {
+        return route;
+    }
+
+    /** The client's addresses and transport. */
+    public Client client() {
+        return client;
+    }
+
+    /** Id for problem bodies, logs and traces. */
+    public String traceId() {
+        return traceId;
+    }
+
+    /** The verified identity; empty for anonymous requests and when auth is off. */
+    public Optional<Identity> identity() {
+        return Optional.ofNullable(identity);
+    }
+
+    /** Set by auth once a token is verified. */
+    public void identity(Identity verified) {
+        this.identity = verified;
+    }
+
+    /** Leaves a note of the given type for later stages (one per type). */
+    public <T> void note(Class<T> type, T value) {
+        if (notes == null) {
+            notes = new HashMap<>(4);
+        }
+        notes.put(type, value);
+    }
+
+    public <T> Optional<T> note(Class<T> type) {
+        return notes == null ? Optional.empty() : Optional.ofNullable(type.cast(notes.get(type)));
+    }
 
     /** Renders a problem for this request, with its trace id. */
     public ProxyResponse problem(Problem problem) {

@@ -9,7 +9,7 @@ import dev.sidegate.config.SidegateConfig;
  * Everything a request needs that a configuration reload may change: the route table and the stages, ending
  * with the upstream call. A request takes one pipeline when it arrives and runs on it to the end.
  */
-public final class Pipeline {
+public final class Pipeline implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Pipeline.class.getName());
 
     private final SidegateConfig config;
@@ -40,6 +40,25 @@ public final class Pipeline {
 
     public List<Stage> stages() {
         return stages;
+    }
+
+    /** The stages whose dependencies decide readiness. */
+    public List<ReadinessCheck> readinessChecks() {
+        return stages.stream().filter(ReadinessCheck.class::isInstance).map(ReadinessCheck.class::cast).toList();
+    }
+
+    /** Releases what the stages hold (background fetchers, connections). */
+    @Override
+    public void close() {
+        for (Stage stage : stages) {
+            if (stage instanceof AutoCloseable closeable) {
+                try {
+                    closeable.close();
+                } catch (Exception e) {
+                    LOG.log(System.Logger.Level.WARNING, "closing stage " + stage.name() + " failed: " + Messages.oneLine(e));
+                }
+            }
+        }
     }
 
     ProxyResponse run(Exchange exchange, ProxyRequest request) {

@@ -22,6 +22,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoModeTest {
     private static final Pattern CURL = Pattern.compile("curl [^\\n]*?'?(http://localhost:\\d+[^' \\n]*)'?[^\\n#]*#\\s*(.*)");
 
+    private static int expectedStatus(String comment) {
+        for (int status : new int[] {400, 401, 403, 404}) {
+            if (comment.contains(String.valueOf(status))) {
+                return status;
+            }
+        }
+        return 200;
+    }
+
     @Test
     void theInstructionsWorkAsPrinted() throws Exception {
         Map<String, String> env = new HashMap<>(Map.of("SIDEGATE_PORT", "0", "SIDEGATE_ADMIN_PORT", "0"));
@@ -29,21 +38,40 @@ class DemoModeTest {
             Sidegate sidegate = Sidegate.start(ConfigLoader.load(demo.environment()));
             try {
                 String text = demo.instructions(sidegate.port(), sidegate.adminPort());
+                Map<String, String> shell = new HashMap<>();
+                Matcher exports = Pattern.compile("export (\\w+)=(\\S+)").matcher(text);
+                while (exports.find()) {
+                    shell.put(exports.group(1), exports.group(2));
+                }
+                assertEquals(java.util.Set.of("TOKEN", "ADMIN_TOKEN"), shell.keySet(), text);
                 List<String[]> commands = new ArrayList<>();
                 Matcher m = CURL.matcher(text);
                 while (m.find()) {
-                    commands.add(new String[] {m.group(1), m.group(2)});
+                    commands.add(new String[] {m.group(0), m.group(1), m.group(2)});
                 }
-                assertEquals(7, commands.size(), text);
+                assertEquals(11, commands.size(), text);
                 for (String[] command : commands) {
-                    String url = command[0];
-                    HttpResponse<String> response = SidegateFixture.send(HttpRequest.newBuilder(URI.create(url)).build());
-                    int expected = command[1].contains("404") ? 404 : command[1].contains("400") ? 400 : 200;
-                    assertEquals(expected, response.statusCode(), url + " -> " + response.body());
-                    if (command[1].contains("X-Forwarded")) {
+                    String line = command[0];
+                    String url = command[1];
+                    String comment = command[2];
+                    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url));
+                    Matcher auth = Pattern.compile("Authorization: Bearer \\$(\\w+)").matcher(line);
+                    if (auth.find()) {
+                        request.header("Authorization", "Bearer " + shell.get(auth.group(1)));
+                    }
+                    if (line.contains("-X POST")) {
+                        request.POST(HttpRequest.BodyPublishers.noBody());
+                    }
+                    HttpResponse<String> response = SidegateFixture.send(request.build());
+                    int expected = expectedStatus(comment);
+                    assertEquals(expected, response.statusCode(), line + " -> " + response.body());
+                    if (comment.contains("X-Forwarded")) {
                         assertTrue(response.body().contains("\"X-Forwarded-For\""), response.body());
                     }
-                    if (command[1].contains("Server-Sent Events")) {
+                    if (comment.contains("X-User-ID")) {
+                        assertTrue(response.body().contains("\"X-User-ID\" : \"demo-user\""), response.body());
+                    }
+                    if (comment.contains("Server-Sent Events")) {
                         assertTrue(response.body().contains("data: {\"tick\": 5, \"of\": 5}"), response.body());
                     }
                     if (expected != 200) {
