@@ -21,6 +21,7 @@ import dev.sidegate.config.Messages;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.ErrorPages;
+import dev.sidegate.ratelimit.RateLimitStage;
 import dev.sidegate.proxy.Forwarding;
 import dev.sidegate.proxy.HeaderTimeout;
 import dev.sidegate.proxy.PassThroughEncoding;
@@ -122,6 +123,7 @@ public final class Sidegate implements AutoCloseable {
         List<Stage> stages = new ArrayList<>();
         stages.add(new StripIdentityHeaders(AuthSettings.strippedHeaders(config.auth())));
         config.auth().ifPresent(auth -> stages.add(new Authenticate(auth)));
+        config.rateLimits().ifPresent(limits -> stages.add(new RateLimitStage(limits, config.server().paths())));
         config.auth().ifPresent(auth -> stages.add(new Authorize()));
         stages.add(new UpstreamCall(clients));
         return new Pipeline(config, routes, stages);
@@ -287,6 +289,8 @@ public final class Sidegate implements AutoCloseable {
                 + " config=" + c.source().file().map(p -> p + " (version " + c.source().version() + ")").orElse("none")
                 + " routes=" + (c.routesDeclared() ? c.routes().size() : "all-to-upstream")
                 + " auth=" + c.auth().map(Sidegate::describeAuth).orElse("off")
+                + " rate_limits=" + c.rateLimits().map(r -> r.redis().map(redis -> "redis " + String.join(",", redis.redactedUrls()))
+                        .orElse("local")).orElse("off")
                 + " stages=" + String.join(",", stageNames)
                 + " drain_timeout=" + Durations.format(s.drainTimeout());
     }

@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.config.Durations;
+import dev.sidegate.ratelimit.Limit;
+import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.config.SidegateConfig;
@@ -41,6 +43,7 @@ final class EffectiveConfig {
         }
         root.put("routes", routes);
         root.put("auth", config.auth().map(EffectiveConfig::auth).orElse(null));
+        root.put("rate_limits", config.rateLimits().map(EffectiveConfig::rateLimits).orElse(null));
         try {
             return JSON.writeValueAsBytes(root);
         } catch (JsonProcessingException e) {
@@ -85,6 +88,27 @@ final class EffectiveConfig {
         m.put("forward_authorization", a.forwardAuthorization());
         m.put("verified_token_cache", a.cacheSize());
         return m;
+    }
+
+    private static Map<String, Object> rateLimits(RateLimitSettings r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Object> tiers = new LinkedHashMap<>();
+        r.tiers().forEach((name, limit) -> tiers.put(name, limit(limit)));
+        Map<String, Object> routes = new LinkedHashMap<>();
+        r.routes().forEach((prefix, limit) -> routes.put(prefix, limit(limit)));
+        m.put("tiers", tiers);
+        m.put("routes", routes);
+        m.put("redis", r.redis().map(redis -> Map.of("urls", redis.redactedUrls(), "cluster", redis.cluster(),
+                                                    "timeout", Durations.format(redis.timeout()))).orElse(null));
+        m.put("on_redis_failure", r.onRedisFailure().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("local_share", r.localShare());
+        m.put("api_key_header", r.apiKeyHeader().orElse(null));
+        m.put("legacy_headers", r.legacyHeaders());
+        return m;
+    }
+
+    private static Map<String, Object> limit(Limit limit) {
+        return Map.of("requests", limit.requests(), "window", Durations.format(limit.window()));
     }
 
     private static Map<String, Object> route(RouteSettings r) {

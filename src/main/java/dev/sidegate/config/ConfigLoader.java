@@ -21,6 +21,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 import dev.sidegate.auth.AuthSettings;
+import dev.sidegate.ratelimit.RateLimitSettings;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -77,6 +78,7 @@ public final class ConfigLoader {
                 : List.of(new RouteSettings("/", Set.of(), defaultUpstream, DEFAULT_ROUTE_TIMEOUT,
                                             DEFAULT_CONNECT_TIMEOUT, false, Optional.empty(), false));
         Optional<AuthSettings> auth = AuthSettings.parse(root.get("auth"), env);
+        Optional<RateLimitSettings> rateLimits = RateLimitSettings.parse(root.get("rate_limits"), root.get("rate_limiting"), env);
         for (int i = 0; i < routes.size(); i++) {
             if (routes.get(i).publicRoute() && routes.get(i).permission().isPresent()) {
                 throw new ConfigException("routes[" + i + "].permission", "a public route cannot require a permission");
@@ -85,7 +87,7 @@ public final class ConfigLoader {
         root.rejectUnread();
 
         String version = file.isEmpty() ? "none" : sha256(bytes).substring(0, 12);
-        return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, auth,
+        return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, auth, rateLimits,
                                   new SidegateConfig.Source(file, version, Instant.now()));
     }
 

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 
 import dev.sidegate.auth.AuthSettings;
+import dev.sidegate.ratelimit.RateLimitSettings;
 
 /**
  * The whole effective configuration: environment variables over the YAML file over defaults, validated.
@@ -16,6 +17,7 @@ import dev.sidegate.auth.AuthSettings;
  * @param routes          routes in file order; one catch-all route to the default upstream when the file has none
  * @param routesDeclared  whether the file has a {@code routes} section (then an unmatched path is a 404)
  * @param auth            JWT authentication, when a key source is configured
+ * @param rateLimits      rate limits, when {@code rate_limits} is configured
  * @param source          where this configuration came from
  */
 public record SidegateConfig(ServerSettings server,
@@ -23,6 +25,7 @@ public record SidegateConfig(ServerSettings server,
                              List<RouteSettings> routes,
                              boolean routesDeclared,
                              Optional<AuthSettings> auth,
+                             Optional<RateLimitSettings> rateLimits,
                              Source source) {
 
     public SidegateConfig {

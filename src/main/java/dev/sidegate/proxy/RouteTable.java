@@ -99,7 +99,8 @@ public final class RouteTable {
         return allowed == null ? new NotFound() : new MethodNotAllowed(allowed);
     }
 
-    static boolean covers(String prefix, String path) {
+    /** Whether the path equals the prefix or lies below it on whole segments. */
+    public static boolean covers(String prefix, String path) {
         if (prefix.equals("/")) {
             return true;
         }

@@ -34,7 +34,7 @@ class PipelineTest {
         ServerSettings server = new ServerSettings(0, 0, Optional.empty(), Duration.ofSeconds(1), Duration.ofSeconds(1),
                                                    Duration.ofSeconds(1), 1024, 1024, List.of(),
                                                    new ServerSettings.PathPolicy(true, true));
-        SidegateConfig config = new SidegateConfig(server, ROUTE.upstream(), List.of(ROUTE), false, Optional.empty(),
+        SidegateConfig config = new SidegateConfig(server, ROUTE.upstream(), List.of(ROUTE), false, Optional.empty(), Optional.empty(),
                                                    new SidegateConfig.Source(Optional.empty(), "none", Instant.now()));
         return new Pipeline(config, RouteTable.create(config.routes(), server.paths()), stages);
     }

@@ -1,0 +1,135 @@
+package dev.sidegate.ratelimit;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+import dev.sidegate.config.ConfigException;
+import dev.sidegate.config.ConfigView;
+import dev.sidegate.config.Durations;
+import dev.sidegate.config.Env;
+
+/**
+ * Rate limits: the seed's {@code rate_limits} section verbatim (client tiers, plus {@code routes} keyed by path
+ * prefix) and how they are enforced ({@code rate_limiting}: Redis, failure policy, client keys, headers).
+ *
+ * @param tiers          limit per client tier; {@code default} applies to clients without a known tier
+ * @param routes         limit per path prefix, per client, on top of the tier limit
+ * @param redis          shared buckets; empty for in-process buckets only
+ * @param onRedisFailure what to do while Redis cannot answer
+ * @param localShare     the in-process fallback allows {@code requests / localShare} (the instances sharing a limit)
+ * @param apiKeyHeader   header whose value keys anonymous clients instead of their IP
+ * @param legacyHeaders  also send {@code X-RateLimit-Limit/-Remaining/-Reset}
+ */
+public record RateLimitSettings(Map<String, Limit> tiers,
+                                Map<String, Limit> routes,
+                                Optional<RedisSettings> redis,
+                                FailureMode onRedisFailure,
+                                long localShare,
+                                Optional<String> apiKeyHeader,
+                                boolean legacyHeaders) {
+
+    public static final String ENV_REDIS_URL = "SIDEGATE_REDIS_URL";
+    public static final String ENV_REDIS_CLUSTER = "SIDEGATE_REDIS_CLUSTER";
+    public static final String ENV_ON_REDIS_FAILURE = "SIDEGATE_RATE_LIMIT_ON_REDIS_FAILURE";
+    public static final String DEFAULT_TIER = "default";
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
+    public RateLimitSettings {
+        tiers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tiers));
+        routes = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(routes));
+    }
+
+    /** Parses both sections; empty when {@code rate_limits} is absent (then nothing is limited). */
+    public static Optional<RateLimitSettings> parse(ConfigView limits, ConfigView limiting, Env env) {
+        Optional<List<String>> urls = env.over(ENV_REDIS_URL, RateLimitSettings::splitUrls,
+                                               () -> limiting.get("redis").string("url").map(RateLimitSettings::splitUrls));
+        ConfigView redis = limiting.get("redis");
+        boolean clusterSwitch = env.over(ENV_REDIS_CLUSTER, v -> bool(ENV_REDIS_CLUSTER, v), () -> redis.bool("cluster"))
+                .orElse(false);
+        Duration timeout = redis.positiveDuration("timeout").orElse(Duration.ofMillis(50));
+        String modeKey = env.get(ENV_ON_REDIS_FAILURE).isPresent() ? ENV_ON_REDIS_FAILURE : limiting.get("on_redis_failure").key();
+        FailureMode mode = env.over(ENV_ON_REDIS_FAILURE, v -> mode(modeKey, v),
+                                                        () -> limiting.string("on_redis_failure").map(v -> mode(modeKey, v)))
+                .orElse(FailureMode.LOCAL);
+        long share = limiting.integer("local_share", 1, 10_000).orElse(1L);
+        Optional<String> apiKeyHeader = limiting.string("api_key_header");
+        apiKeyHeader.ifPresent(h -> {
+            if (!HEADER_NAME.matcher(h).matches()) {
+                throw limiting.get("api_key_header").invalid("not a valid header name: '" + h + "'");
+            }
+        });
+        boolean legacy = limiting.bool("legacy_headers").orElse(false);
+        for (String url : urls.orElse(List.of())) {
+            String scheme = url.contains("://") ? url.substring(0, url.indexOf("://")).toLowerCase(Locale.ROOT) : "";
+            if (!List.of("redis", "rediss", "redis-sentinel", "rediss-sentinel").contains(scheme)) {
+                String key = env.get(ENV_REDIS_URL).isPresent() ? ENV_REDIS_URL : redis.get("url").key();
+                throw new ConfigException(key, "expected redis://, rediss:// or redis-sentinel:// URLs, got '"
+                        + RedisSettings.redact(url) + "'");
+            }
+        }
+
+        if (!limits.exists()) {
+            return Optional.empty();
+        }
+        Map<String, Limit> tiers = new LinkedHashMap<>();
+        Map<String, Limit> routes = new LinkedHashMap<>();
+        for (Map.Entry<String, ConfigView> e : limits.children().entrySet()) {
+            if (e.getKey().equals("routes")) {
+                for (Map.Entry<String, ConfigView> r : e.getValue().children().entrySet()) {
+                    routes.put(r.getKey(), limit(r.getValue()));
+                }
+            } else {
+                if (!NAME.matcher(e.getKey()).matches()) {
+                    throw e.getValue().invalid("a tier name may use letters, digits, '_', '.' and '-' only");
+                }
+                tiers.put(e.getKey(), limit(e.getValue()));
+            }
+        }
+        if (!tiers.isEmpty() && !tiers.containsKey(DEFAULT_TIER)) {
+            throw limits.invalid("tiers are defined but no 'default' tier, which clients without a known tier need");
+        }
+        Optional<RedisSettings> redisSettings = urls.map(u -> new RedisSettings(u, clusterSwitch || u.size() > 1, timeout));
+        return Optional.of(new RateLimitSettings(tiers, routes, redisSettings, mode, share, apiKeyHeader, legacy));
+    }
+
+    private static Limit limit(ConfigView v) {
+        long requests = v.integer("requests", 1, 1_000_000_000L)
+                .orElseThrow(() -> v.get("requests").invalid("required: a whole number of requests per window"));
+        Duration window = v.duration("window").orElseThrow(() -> v.get("window").invalid("required, e.g. 60s"));
+        if (window.isZero() || window.isNegative()) {
+            throw v.get("window").invalid("must be greater than zero, got '" + Durations.format(window) + "'");
+        }
+        if (window.toMillis() % 1000 != 0) {
+            throw v.get("window").invalid("must be whole seconds (RateLimit-Policy states it in seconds), got "
+                    + Durations.format(window));
+        }
+        return new Limit(requests, window);
+    }
+
+    private static List<String> splitUrls(String value) {
+        return java.util.Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+
+    private static boolean bool(String key, String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new ConfigException(key, "expected true or false, got '" + value + "'");
+        };
+    }
+
+    private static FailureMode mode(String key, String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "local" -> FailureMode.LOCAL;
+            case "allow" -> FailureMode.ALLOW;
+            case "deny" -> FailureMode.DENY;
+            default -> throw new ConfigException(key, "expected one of local, allow, deny, got '" + value + "'");
+        };
+    }
+}

@@ -1,0 +1,184 @@
+package dev.sidegate.ratelimit;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import dev.sidegate.config.ConfigException;
+import dev.sidegate.config.ServerSettings;
+import dev.sidegate.proxy.Exchange;
+import dev.sidegate.proxy.Headers;
+import dev.sidegate.proxy.Identity;
+import dev.sidegate.proxy.PathNormalizer;
+import dev.sidegate.proxy.Problem;
+import dev.sidegate.proxy.ProxyRequest;
+import dev.sidegate.proxy.ProxyResponse;
+import dev.sidegate.proxy.ReadinessCheck;
+import dev.sidegate.proxy.Stage;
+import dev.sidegate.proxy.RouteTable;
+
+/**
+ * Takes a token from the client's tier bucket and from its bucket for the longest matching route limit, all or
+ * nothing, and answers 429 when one is empty. The client is the token's subject, else the API-key header (when
+ * configured), else the client IP; requests whose token was rejected are limited by IP, so token-guessing floods are
+ * throttled too. Responses on limited routes carry the IETF {@code RateLimit-Policy} and {@code RateLimit} fields.
+ */
+public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(RateLimitStage.class.getName());
+    public static final String QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded";
+
+    private final RateLimitSettings settings;
+    private final List<Map.Entry<String, Limit>> routeLimitsLongestFirst;
+    private final RateLimiter limiter;
+    private final FailoverRateLimiter failover;
+
+    public RateLimitStage(RateLimitSettings settings, ServerSettings.PathPolicy paths) {
+        this.settings = settings;
+        this.routeLimitsLongestFirst = validatedRoutes(settings.routes(), paths);
+        if (settings.redis().isPresent()) {
+            RedisSettings redis = settings.redis().get();
+            RedisConnector connector = new RedisConnector(redis);
+            this.failover = new FailoverRateLimiter(new RedisRateLimiter(connector), connector, settings.onRedisFailure(),
+                                                    settings.localShare(), redis.timeout());
+            this.limiter = new DenyCache(failover);
+        } else {
+            LOG.log(System.Logger.Level.WARNING, "rate limits are per instance, not shared: set " + RateLimitSettings.ENV_REDIS_URL
+                    + " so that every instance enforces the same limits");
+            this.failover = null;
+            this.limiter = new DenyCache(new LocalRateLimiter(1));
+        }
+    }
+
+    private static List<Map.Entry<String, Limit>> validatedRoutes(Map<String, Limit> routes, ServerSettings.PathPolicy paths) {
+        PathNormalizer normalizer = new PathNormalizer(paths);
+        List<Map.Entry<String, Limit>> list = new ArrayList<>();
+        for (Map.Entry<String, Limit> e : routes.entrySet()) {
+            String prefix = e.getKey();
+            String key = "rate_limits.routes." + prefix;
+            if (!(normalizer.normalize(prefix) instanceof PathNormalizer.Normalized n)
+                    || !(n.path().equals(prefix) && (prefix.equals("/") || !prefix.endsWith("/")))) {
+                throw new ConfigException(key, "a route limit is a path prefix in normalised form, like /api/v1/search");
+            }
+            list.add(e);
+        }
+        list.sort(Comparator.comparingInt((Map.Entry<String, Limit> e) -> e.getKey().length()).reversed());
+        return List.copyOf(list);
+    }
+
+    @Override
+    public String name() {
+        return "rate-limit";
+    }
+
+    @Override
+    public ProxyResponse apply(ProxyRequest request, Chain chain) {
+        Exchange exchange = chain.exchange();
+        List<Bucket> buckets = buckets(exchange, request);
+        if (buckets.isEmpty()) {
+            return chain.proceed(request);
+        }
+        return switch (limiter.acquire(buckets)) {
+            case RateLimiter.Allowed allowed -> {
+                ProxyResponse response = chain.proceed(request);
+                yield allowed.buckets().isEmpty() ? response
+                        : response.withHeaders(withRateLimitFields(response.headers().toBuilder(), allowed.buckets()).build());
+            }
+            case RateLimiter.Denied denied -> {
+                long retryAfter = Math.max(1, ceilSeconds(denied.waitMicros()));
+                BucketStateNames empty = emptiest(denied.buckets());
+                Problem problem = new Problem(429, QUOTA_EXCEEDED, "Quota exceeded",
+                        "rate limit \"" + empty.policy() + "\" exceeded: " + empty.requests() + " requests per "
+                                + empty.windowSeconds() + "s; retry in " + retryAfter + "s",
+                        withRateLimitFields(Headers.builder(), denied.buckets())
+                                .set("Retry-After", Long.toString(retryAfter)).build());
+                yield exchange.problem(problem);
+            }
+            case RateLimiter.Unavailable unavailable -> exchange.problem(
+                    Problem.of(503, "rate-limit-unavailable", "Rate limiting unavailable",
+                               "shared rate limits cannot be checked and the policy is to deny")
+                            .withHeader("Retry-After", "1"));
+        };
+    }
+
+    private List<Bucket> buckets(Exchange exchange, ProxyRequest request) {
+        Optional<Identity> identity = exchange.identity();
+        String client = identity.map(i -> "sub:" + i.subject())
+                .or(() -> settings.apiKeyHeader().flatMap(request::header).map(k -> "key:" + k))
+                .orElseGet(() -> "ip:" + exchange.client().address().getHostAddress());
+        String clientKey = hash(client);
+        List<Bucket> buckets = new ArrayList<>(2);
+        if (!settings.tiers().isEmpty()) {
+            String tier = identity.flatMap(Identity::tier).filter(settings.tiers()::containsKey)
+                    .orElse(RateLimitSettings.DEFAULT_TIER);
+            buckets.add(new Bucket(clientKey, tier, "tier:" + tier, settings.tiers().get(tier)));
+        }
+        for (Map.Entry<String, Limit> route : routeLimitsLongestFirst) {
+            if (RouteTable.covers(route.getKey(), request.path())) {
+                buckets.add(new Bucket(clientKey, route.getKey(), "route:" + route.getKey(), route.getValue()));
+                break;
+            }
+        }
+        return buckets;
+    }
+
+    /** RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers-11), plus the legacy trio if enabled. */
+    private Headers.Builder withRateLimitFields(Headers.Builder headers, List<RateLimiter.BucketState> states) {
+        StringBuilder policy = new StringBuilder();
+        StringBuilder limit = new StringBuilder();
+        for (RateLimiter.BucketState s : states) {
+            String name = "\"" + s.bucket().policy() + "\"";
+            policy.append(policy.isEmpty() ? "" : ", ").append(name).append(";q=").append(s.bucket().limit().requests())
+                    .append(";w=").append(s.bucket().limit().windowSeconds());
+            limit.append(limit.isEmpty() ? "" : ", ").append(name).append(";r=").append(Math.max(0, s.remaining()))
+                    .append(";t=").append(ceilSeconds(s.waitMicros()));
+        }
+        headers.set("RateLimit-Policy", policy.toString()).set("RateLimit", limit.toString());
+        if (settings.legacyHeaders()) {
+            RateLimiter.BucketState tightest = states.stream()
+                    .min(Comparator.comparingLong(RateLimiter.BucketState::remaining)).orElseThrow();
+            headers.set("X-RateLimit-Limit", Long.toString(tightest.bucket().limit().requests()))
+                    .set("X-RateLimit-Remaining", Long.toString(Math.max(0, tightest.remaining())))
+                    .set("X-RateLimit-Reset", Long.toString(ceilSeconds(tightest.waitMicros())));
+        }
+        return headers;
+    }
+
+    private record BucketStateNames(String policy, long requests, long windowSeconds) {
+    }
+
+    private static BucketStateNames emptiest(List<RateLimiter.BucketState> states) {
+        RateLimiter.BucketState s = states.stream().max(Comparator.comparingLong(RateLimiter.BucketState::waitMicros)).orElseThrow();
+        return new BucketStateNames(s.bucket().policy(), s.bucket().limit().requests(), s.bucket().limit().windowSeconds());
+    }
+
+    private static long ceilSeconds(long micros) {
+        return (micros + 999_999) / 1_000_000;
+    }
+
+    /** Client keys are hashed: bounded key length, no user ids or API keys stored in Redis. */
+    private static String hash(String client) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(client.getBytes(StandardCharsets.UTF_8));
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest).substring(0, 22);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public Status readiness() {
+        // Ready in every failure mode: the failure policy answers while Redis is away.
+        return new Status("rate_limits", true, failover == null ? "local only (no Redis)" : failover.state());
+    }
+
+    @Override
+    public void close() {
+        limiter.close();
+    }
+}

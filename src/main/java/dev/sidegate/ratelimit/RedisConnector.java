@@ -1,0 +1,142 @@
+package dev.sidegate.ratelimit;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+import dev.sidegate.config.Messages;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisScriptingCommands;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
+
+/**
+ * One shared, multiplexed Lettuce connection to Redis (standalone, Sentinel or Cluster). Blocking calls on it are
+ * fine on virtual threads. If Redis is unreachable at startup, a background thread keeps connecting; once connected,
+ * Lettuce reconnects by itself, and commands fail fast while it is disconnected instead of queueing.
+ */
+final class RedisConnector implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(RedisConnector.class.getName());
+
+    private final RedisSettings settings;
+    private final ClientResources resources;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile RedisScriptingCommands<String, String> commands;
+    private volatile AutoCloseable connection;
+    private volatile RedisClient client;
+    private volatile RedisClusterClient clusterClient;
+    private volatile String lastError = "not connected yet";
+
+    RedisConnector(RedisSettings settings) {
+        this.settings = settings;
+        this.resources = ClientResources.builder()
+                .ioThreadPoolSize(1)
+                .computationThreadPoolSize(1)
+                // Reconnect quickly after an outage (Lettuce's default backs off to 30 s).
+                .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(2), 2, TimeUnit.MILLISECONDS))
+                .build();
+        if (!tryConnect()) {
+            LOG.log(System.Logger.Level.WARNING, "Redis " + settings.redactedUrls() + " not reachable yet (" + lastError
+                    + "); rate limits use the failure policy until it is");
+            Thread.ofVirtual().name("sidegate-redis-connect").start(this::connectInBackground);
+        }
+    }
+
+    Optional<RedisScriptingCommands<String, String>> commands() {
+        return Optional.ofNullable(commands);
+    }
+
+    String lastError() {
+        return lastError;
+    }
+
+    private void connectInBackground() {
+        long delay = 250;
+        while (!closed.get() && commands == null) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(delay));
+            if (tryConnect()) {
+                LOG.log(System.Logger.Level.INFO, "Redis " + settings.redactedUrls() + " connected");
+                return;
+            }
+            delay = Math.min(delay * 2, 5_000);
+        }
+    }
+
+    private synchronized boolean tryConnect() {
+        if (closed.get()) {
+            return false;
+        }
+        SocketOptions socket = SocketOptions.builder().connectTimeout(Duration.ofSeconds(1)).build();
+        try {
+            if (settings.cluster()) {
+                List<RedisURI> uris = settings.urls().stream().map(RedisURI::create).toList();
+                if (clusterClient == null) {
+                    clusterClient = RedisClusterClient.create(resources, uris);
+                    // Node connections open lazily, so commands must be accepted while one connects; the command
+                    // timeout still bounds what a disconnected node costs.
+                    clusterClient.setOptions(ClusterClientOptions.builder()
+                                                     .socketOptions(socket)
+                                                     .autoReconnect(true)
+                                                     .requestQueueSize(10_000)
+                                                     .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                                                                                     .enableAllAdaptiveRefreshTriggers()
+                                                                                     .enablePeriodicRefresh(Duration.ofSeconds(30))
+                                                                                     .build())
+                                                     .build());
+                }
+                StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
+                c.setTimeout(settings.timeout());
+                connection = c;
+                commands = c.sync();
+            } else {
+                if (client == null) {
+                    client = RedisClient.create(resources);
+                    client.setOptions(ClientOptions.builder()
+                                              .socketOptions(socket)
+                                              .autoReconnect(true)
+                                              .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                                              .build());
+                }
+                StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(settings.urls().get(0)));
+                c.setTimeout(settings.timeout());
+                connection = c;
+                commands = c.sync();
+            }
+            lastError = "connected";
+            return true;
+        } catch (RuntimeException e) {
+            lastError = Messages.oneLine(e);
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        closed.set(true);
+        try {
+            if (connection != null) {
+                connection.close();
+            }
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.DEBUG, "closing the Redis connection", e);
+        }
+        if (client != null) {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+        if (clusterClient != null) {
+            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,92 @@
+package dev.sidegate.ratelimit;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+import dev.sidegate.config.Messages;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.sync.RedisScriptingCommands;
+
+/**
+ * Token buckets in Redis: one Lua script per request checks and takes every bucket atomically, with Redis' clock.
+ * One round trip (EVALSHA); after a Redis restart has flushed the script cache, the answer NOSCRIPT is followed by
+ * one EVAL, which also loads the script again. Keys carry the client in a hash tag so that all buckets of a request
+ * share a Cluster slot, and expire once a bucket would be full again.
+ */
+final class RedisRateLimiter implements RateLimiter {
+    static final String KEY_PREFIX = "sidegate:rl:";
+    private final RedisConnector redis;
+    private final String script;
+    private final String sha;
+
+    RedisRateLimiter(RedisConnector redis) {
+        this.redis = redis;
+        this.script = loadScript();
+        this.sha = sha1(script);
+    }
+
+    @Override
+    public Decision acquire(List<Bucket> buckets) {
+        Optional<RedisScriptingCommands<String, String>> connected = redis.commands();
+        if (connected.isEmpty()) {
+            return new Unavailable("not connected: " + redis.lastError());
+        }
+        RedisScriptingCommands<String, String> commands = connected.get();
+        String[] keys = new String[buckets.size()];
+        String[] args = new String[buckets.size() * 3];
+        for (int i = 0; i < buckets.size(); i++) {
+            Bucket b = buckets.get(i);
+            keys[i] = key(b);
+            args[i * 3] = Long.toString(b.limit().requests());
+            args[i * 3 + 1] = String.format(Locale.ROOT, "%.17g", b.limit().ratePerMicro());
+            args[i * 3 + 2] = Long.toString(b.limit().window().toMillis() + 1000);
+        }
+        List<Long> reply;
+        try {
+            try {
+                reply = commands.evalsha(sha, ScriptOutputType.MULTI, keys, args);
+            } catch (RedisNoScriptException e) {
+                reply = commands.eval(script, ScriptOutputType.MULTI, keys, args);
+            }
+        } catch (RedisException e) {
+            return new Unavailable(Messages.oneLine(e));
+        }
+        List<BucketState> states = new ArrayList<>(buckets.size());
+        for (int i = 0; i < buckets.size(); i++) {
+            states.add(new BucketState(buckets.get(i), reply.get(1 + i * 2), reply.get(2 + i * 2)));
+        }
+        return reply.get(0) == 1L ? new Allowed(states) : new Denied(states);
+    }
+
+    static String key(Bucket b) {
+        return KEY_PREFIX + "{" + b.client() + "}:" + b.scope();
+    }
+
+    private static String loadScript() {
+        try (InputStream in = RedisRateLimiter.class.getResourceAsStream("/sidegate/token-buckets.lua")) {
+            if (in == null) {
+                throw new IllegalStateException("token-buckets.lua is missing from the build");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String sha1(String text) {
+        try {
+            return java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.sidegate.ratelimit;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import dev.sidegate.config.ConfigException;
+import dev.sidegate.config.ConfigLoader;
+import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.proxy.UpstreamClients;
+import dev.sidegate.testing.SidegateFixture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RateLimitSettingsTest {
+
+    private static SidegateConfig load(String yaml, Map<String, String> env) {
+        Map<String, String> all = new HashMap<>(env);
+        all.put("SIDEGATE_CONFIG", SidegateFixture.writeTemp(yaml).toString());
+        return ConfigLoader.load(all);
+    }
+
+    @Test
+    void theSeedsFormatLoadsVerbatim() {
+        RateLimitSettings r = load("""
+                rate_limits:
+                  default:
+                    requests: 100
+                    window: 60s
+                  premium:
+                    requests: 1000
+                    window: 60s
+                  routes:
+                    /api/v1/search:
+                      requests: 30
+                      window: 60s
+                    /api/v1/export:
+                      requests: 5
+                      window: 60s
+                """, Map.of()).rateLimits().orElseThrow();
+        assertEquals(new Limit(100, java.time.Duration.ofSeconds(60)), r.tiers().get("default"));
+        assertEquals(1000, r.tiers().get("premium").requests());
+        assertEquals(30, r.routes().get("/api/v1/search").requests());
+        assertEquals(5, r.routes().get("/api/v1/export").requests());
+        assertTrue(r.redis().isEmpty());
+        assertEquals(FailureMode.LOCAL, r.onRedisFailure());
+    }
+
+    @Test
+    void redisUrlsAndClusterSwitch() {
+        String yaml = "rate_limits:\n  default: {requests: 1, window: 1s}\n";
+        RedisSettings one = load(yaml, Map.of("SIDEGATE_REDIS_URL", "rediss://:secret@redis:6380")).rateLimits().orElseThrow()
+                .redis().orElseThrow();
+        assertEquals(false, one.cluster());
+        assertEquals("[rediss://<redacted>@redis:6380]", one.redactedUrls().toString());
+        RedisSettings many = load(yaml, Map.of("SIDEGATE_REDIS_URL", "redis://a:7000, redis://b:7001")).rateLimits().orElseThrow()
+                .redis().orElseThrow();
+        assertTrue(many.cluster(), "a list of nodes means Cluster");
+        assertTrue(load(yaml, Map.of("SIDEGATE_REDIS_URL", "redis://a:7000", "SIDEGATE_REDIS_CLUSTER", "true"))
+                           .rateLimits().orElseThrow().redis().orElseThrow().cluster());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "rate_limits: {default: {requests: -1, window: 60s}}          | rate_limits.default.requests: must be between 1 and 1000000000, got -1",
+            "rate_limits: {default: {requests: 10, window: 0s}}           | rate_limits.default.window: must be greater than zero, got '0s'",
+            "rate_limits: {default: {requests: 10, window: 60 secs}}      | rate_limits.default.window: expected a duration such as 250ms, 5s, 1m or 2h, got '60 secs'",
+            "rate_limits: {default: {requests: 10, window: 1500ms}}       | rate_limits.default.window: must be whole seconds (RateLimit-Policy states it in seconds), got 1500ms",
+            "rate_limits: {default: {window: 60s}}                        | rate_limits.default.requests: required: a whole number of requests per window",
+            "rate_limits: {premium: {requests: 10, window: 60s}}          | rate_limits: tiers are defined but no 'default' tier, which clients without a known tier need",
+            "rate_limits: {'gold tier': {requests: 10, window: 60s}, default: {requests: 1, window: 1s}} | rate_limits.gold tier: a tier name may use letters, digits, '_', '.' and '-' only",
+            "rate_limits: {default: {requests: 10, window: 60s, burst: 3}} | rate_limits.default.burst: unknown key",
+            "{rate_limits: {default: {requests: 1, window: 1s}}, rate_limiting: {on_redis_failure: panic}} | rate_limiting.on_redis_failure: expected one of local, allow, deny, got 'panic'",
+            "{rate_limits: {default: {requests: 1, window: 1s}}, rate_limiting: {redis: {url: 'http://redis'}}} | rate_limiting.redis.url: expected redis://, rediss:// or redis-sentinel:// URLs, got 'http://redis'",
+            "{rate_limits: {default: {requests: 1, window: 1s}}, rate_limiting: {local_share: 0}} | rate_limiting.local_share: must be between 1 and 10000, got 0",
+    })
+    void badRateLimitConfigurationFailsWithOneLine(String yaml, String expected) {
+        assertEquals(expected, assertThrows(ConfigException.class, () -> load(yaml, Map.of())).getMessage());
+    }
+
+    @Test
+    void routeLimitPrefixesMustBeNormalised() {
+        SidegateConfig config = load("rate_limits:\n  routes:\n    /api/v1/search/: {requests: 1, window: 1s}\n", Map.of());
+        ConfigException e = assertThrows(ConfigException.class, () -> {
+            try (UpstreamClients clients = new UpstreamClients()) {
+                dev.sidegate.SidegateTestAccess.pipeline(config, clients).close();
+            }
+        });
+        assertEquals("rate_limits.routes./api/v1/search/", e.key());
+    }
+}

@@ -1,0 +1,280 @@
+package dev.sidegate.testing;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.FixedHostPortGenericContainer;
+import org.testcontainers.containers.GenericContainer;
+
+/**
+ * A real Redis for tests: a {@code redis-server} process on a free port when the binary is installed (what
+ * {@code .ci/run} installs), otherwise a Testcontainers container when Docker is available. Neither: the test fails
+ * with instructions; it never skips. {@link #stop()} and {@link #start()} keep the same port, for outage tests.
+ */
+public final class RedisFixture implements AutoCloseable {
+    private final int port;
+    private final Path dir;
+    private final boolean container;
+    private Process process;
+    private GenericContainer<?> redisContainer;
+
+    private RedisFixture(int port, Path dir, boolean container) {
+        this.port = port;
+        this.dir = dir;
+        this.container = container;
+    }
+
+    public static RedisFixture start() {
+        RedisFixture fixture;
+        if (binary("redis-server") != null) {
+            fixture = new RedisFixture(freePort(), tempDir(), false);
+        } else if (dockerAvailable()) {
+            fixture = new RedisFixture(freePort(), null, true);
+        } else {
+            throw new AssertionError("these tests need a real Redis: install redis-server (apt-get install -y redis-server,"
+                    + " as .ci/run does) or run a Docker engine for Testcontainers");
+        }
+        fixture.startServer();
+        return fixture;
+    }
+
+    public String url() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** Starts the server again on the same port (after {@link #stop()}); its data is gone, as after a crash. */
+    public void startServer() {
+        if (container) {
+            @SuppressWarnings("resource")
+            GenericContainer<?> c = new FixedHostPortGenericContainer<>("redis:7.2-alpine").withFixedExposedPort(port, 6379);
+            c.start();
+            redisContainer = c;
+        } else {
+            try {
+                process = new ProcessBuilder(binary("redis-server"), "--port", String.valueOf(port), "--bind", "127.0.0.1",
+                                             "--save", "", "--appendonly", "no", "--dir", dir.toString(),
+                                             "--enable-debug-command", "local")
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("redis-" + port + ".log").toFile())
+                        .start();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        Await.until(this::pings, "redis-server answers PING on port " + port);
+    }
+
+    /** Stops the server: clients see connection refused. */
+    public void stop() {
+        if (container) {
+            redisContainer.stop();
+            return;
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Runs commands against this Redis with a short-lived client of its own. */
+    public <T> T with(java.util.function.Function<RedisCommands<String, String>, T> work) {
+        RedisClient client = RedisClient.create(url());
+        try (StatefulRedisConnection<String, String> c = client.connect()) {
+            c.setTimeout(Duration.ofSeconds(10));
+            return work.apply(c.sync());
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        }
+    }
+
+    /** Blocks the server for the given seconds (DEBUG SLEEP), as a slow Redis would; returns when it answers again. */
+    public String debugSleep(int seconds) {
+        return with(r -> r.dispatch(io.lettuce.core.protocol.CommandType.DEBUG,
+                                    new io.lettuce.core.output.StatusOutput<>(io.lettuce.core.codec.StringCodec.UTF8),
+                                    new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.StringCodec.UTF8)
+                                            .add("SLEEP").add(seconds)));
+    }
+
+    /** Calls of a command since the last reset, from INFO commandstats. */
+    public long calls(String command) {
+        String stats = with(r -> r.info("commandstats"));
+        for (String line : stats.split("\r?\n")) {
+            if (line.startsWith("cmdstat_" + command + ":calls=")) {
+                return Long.parseLong(line.substring(line.indexOf('=') + 1, line.indexOf(',')));
+            }
+        }
+        return 0;
+    }
+
+    private boolean pings() {
+        try {
+            return "PONG".equals(with(RedisCommands::ping));
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    static String binary(String name) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+            File f = new File(dir, name);
+            if (f.canExecute()) {
+                return f.getAbsolutePath();
+            }
+        }
+        for (String dir : new String[] {"/usr/bin", "/usr/local/bin", "/usr/sbin"}) {
+            File f = new File(dir, name);
+            if (f.canExecute()) {
+                return f.getAbsolutePath();
+            }
+        }
+        return null;
+    }
+
+    private static boolean dockerAvailable() {
+        try {
+            return DockerClientFactory.instance().isDockerAvailable();
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static Path tempDir() {
+        try {
+            Path d = Files.createTempDirectory("sidegate-redis");
+            d.toFile().deleteOnExit();
+            return d;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A local three-master Redis Cluster of redis-server processes, joined with redis-cli --cluster create. */
+    public static final class Cluster implements AutoCloseable {
+        private final List<Process> nodes = new ArrayList<>();
+        private final List<Integer> ports = new ArrayList<>();
+
+        public Cluster() {
+            String server = binary("redis-server");
+            String cli = binary("redis-cli");
+            if (server == null || cli == null) {
+                throw new AssertionError("the Redis Cluster test needs redis-server and redis-cli (apt-get install -y redis-server)");
+            }
+            Path dir = tempDir();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    int port = freePort();
+                    ports.add(port);
+                    nodes.add(new ProcessBuilder(server, "--port", String.valueOf(port), "--bind", "127.0.0.1",
+                                                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes-" + port + ".conf",
+                                                 "--save", "", "--appendonly", "no", "--dir", dir.toString())
+                                      .redirectErrorStream(true)
+                                      .redirectOutput(dir.resolve("node-" + port + ".log").toFile())
+                                      .start());
+                }
+                for (int port : ports) {
+                    Await.until(() -> pings(port), "cluster node " + port + " answers PING");
+                }
+                List<String> create = new ArrayList<>(List.of(cli, "--cluster", "create"));
+                ports.forEach(p -> create.add("127.0.0.1:" + p));
+                create.addAll(List.of("--cluster-replicas", "0", "--cluster-yes"));
+                Process join = new ProcessBuilder(create).redirectErrorStream(true).start();
+                String output = new String(join.getInputStream().readAllBytes());
+                if (!join.waitFor(60, TimeUnit.SECONDS) || join.exitValue() != 0) {
+                    throw new AssertionError("redis-cli --cluster create failed: " + output);
+                }
+                for (int port : ports) {
+                    Await.until(() -> clusterOk(port), "cluster node " + port + " reports cluster_state:ok");
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        public List<Integer> ports() {
+            return List.copyOf(ports);
+        }
+
+        /** Seed URLs, comma-separated, as SIDEGATE_REDIS_URL takes them. */
+        public String urls() {
+            return String.join(",", ports.stream().map(p -> "redis://127.0.0.1:" + p).toList());
+        }
+
+        public long keysOn(int port) {
+            return single(port, RedisCommands::dbsize);
+        }
+
+        private static boolean pings(int port) {
+            try {
+                return "PONG".equals(single(port, RedisCommands::ping));
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }
+
+        private static boolean clusterOk(int port) {
+            try {
+                return single(port, RedisCommands::clusterInfo).contains("cluster_state:ok");
+            } catch (RuntimeException e) {
+                return false;
+            }
+        }
+
+        private static <T> T single(int port, java.util.function.Function<RedisCommands<String, String>, T> work) {
+            RedisClient client = RedisClient.create("redis://127.0.0.1:" + port);
+            try (StatefulRedisConnection<String, String> c = client.connect()) {
+                return work.apply(c.sync());
+            } finally {
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            }
+        }
+
+        @Override
+        public void close() {
+            nodes.forEach(Process::destroy);
+            for (Process p : nodes) {
+                try {
+                    p.waitFor(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+}
