@@ -21,6 +21,7 @@ import dev.sidegate.config.Messages;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.ErrorPages;
+import dev.sidegate.telemetry.SidegateMetrics;
 import dev.sidegate.ratelimit.RateLimitStage;
 import dev.sidegate.proxy.Forwarding;
 import dev.sidegate.proxy.HeaderTimeout;
@@ -36,6 +37,7 @@ import io.helidon.common.configurable.Resource;
 import io.helidon.common.tls.Tls;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.encoding.ContentEncodingContext;
+import io.helidon.metrics.api.Metrics;
 import io.helidon.webserver.ErrorHandling;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
@@ -77,7 +79,8 @@ public final class Sidegate implements AutoCloseable {
      */
     public static Sidegate start(SidegateConfig config) {
         UpstreamClients clients = new UpstreamClients();
-        AtomicReference<Pipeline> pipeline = new AtomicReference<>(pipeline(config, clients));
+        SidegateMetrics metrics = new SidegateMetrics(Metrics.globalRegistry());
+        AtomicReference<Pipeline> pipeline = new AtomicReference<>(pipeline(config, clients, metrics));
         Readiness readiness = new Readiness(pipeline::get);
         ServerSettings settings = config.server();
         HeaderTimeout headerTimeout = new HeaderTimeout(settings.headerTimeout());
@@ -118,12 +121,12 @@ public final class Sidegate implements AutoCloseable {
     }
 
     /** The pipeline for one configuration. The order of the stages is decided here and only here. */
-    static Pipeline pipeline(SidegateConfig config, UpstreamClients clients) {
+    static Pipeline pipeline(SidegateConfig config, UpstreamClients clients, SidegateMetrics metrics) {
         RouteTable routes = RouteTable.create(config.routes(), config.server().paths());
         List<Stage> stages = new ArrayList<>();
         stages.add(new StripIdentityHeaders(AuthSettings.strippedHeaders(config.auth())));
         config.auth().ifPresent(auth -> stages.add(new Authenticate(auth)));
-        config.rateLimits().ifPresent(limits -> stages.add(new RateLimitStage(limits, config.server().paths())));
+        config.rateLimits().ifPresent(limits -> stages.add(new RateLimitStage(limits, config.server().paths(), metrics)));
         config.auth().ifPresent(auth -> stages.add(new Authorize()));
         stages.add(new UpstreamCall(clients));
         return new Pipeline(config, routes, stages);

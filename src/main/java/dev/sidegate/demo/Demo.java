@@ -91,6 +91,8 @@ public final class Demo implements AutoCloseable {
                   curl -i %1$s/api/v1/me                              # no token: 401 problem+json with trace_id
                   curl -i -X POST -H "Authorization: Bearer $TOKEN" %1$s/api/v1/orders          # lacks orders:write: 403
                   curl -i -X POST -H "Authorization: Bearer $ADMIN_TOKEN" %1$s/api/v1/orders    # allowed: 200
+                  for i in 1 2 3 4; do curl -s -o /dev/null -w '%%{http_code} ' -H "Authorization: Bearer $TOKEN" %1$s/api/v1/search; done; echo   # 3 per minute: 200 200 200 429
+                  curl -i -H "Authorization: Bearer $TOKEN" %1$s/api/v1/search       # RateLimit-Policy / RateLimit headers, or the 429 problem
                   curl -i %1$s/nowhere                                # no route: 404 problem+json
                   curl -i --path-as-is '%1$s/api/../../etc/passwd'    # path escapes the root: 400 problem+json
                   curl -N %1$s/events                                 # Server-Sent Events, one per second, streamed

@@ -22,6 +22,7 @@ import dev.sidegate.proxy.ProxyResponse;
 import dev.sidegate.proxy.ReadinessCheck;
 import dev.sidegate.proxy.Stage;
 import dev.sidegate.proxy.RouteTable;
+import dev.sidegate.telemetry.SidegateMetrics;
 
 /**
  * Takes a token from the client's tier bucket and from its bucket for the longest matching route limit, all or
@@ -38,8 +39,11 @@ public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseabl
     private final RateLimiter limiter;
     private final FailoverRateLimiter failover;
 
-    public RateLimitStage(RateLimitSettings settings, ServerSettings.PathPolicy paths) {
+    private final SidegateMetrics metrics;
+
+    public RateLimitStage(RateLimitSettings settings, ServerSettings.PathPolicy paths, SidegateMetrics metrics) {
         this.settings = settings;
+        this.metrics = metrics;
         this.routeLimitsLongestFirst = validatedRoutes(settings.routes(), paths);
         if (settings.redis().isPresent()) {
             RedisSettings redis = settings.redis().get();
@@ -47,6 +51,7 @@ public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseabl
             this.failover = new FailoverRateLimiter(new RedisRateLimiter(connector), connector, settings.onRedisFailure(),
                                                     settings.localShare(), redis.timeout());
             this.limiter = new DenyCache(failover);
+            metrics.redisDegraded(failover::degraded);
         } else {
             LOG.log(System.Logger.Level.WARNING, "rate limits are per instance, not shared: set " + RateLimitSettings.ENV_REDIS_URL
                     + " so that every instance enforces the same limits");
@@ -85,11 +90,13 @@ public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseabl
         }
         return switch (limiter.acquire(buckets)) {
             case RateLimiter.Allowed allowed -> {
+                metrics.rateLimitDecision(allowed.fallback() ? "fallback_allowed" : "allowed");
                 ProxyResponse response = chain.proceed(request);
                 yield allowed.buckets().isEmpty() ? response
                         : response.withHeaders(withRateLimitFields(response.headers().toBuilder(), allowed.buckets()).build());
             }
             case RateLimiter.Denied denied -> {
+                metrics.rateLimitDecision(denied.fallback() ? "fallback_denied" : "denied");
                 long retryAfter = Math.max(1, ceilSeconds(denied.waitMicros()));
                 BucketStateNames empty = emptiest(denied.buckets());
                 Problem problem = new Problem(429, QUOTA_EXCEEDED, "Quota exceeded",
@@ -99,10 +106,12 @@ public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseabl
                                 .set("Retry-After", Long.toString(retryAfter)).build());
                 yield exchange.problem(problem);
             }
-            case RateLimiter.Unavailable unavailable -> exchange.problem(
-                    Problem.of(503, "rate-limit-unavailable", "Rate limiting unavailable",
-                               "shared rate limits cannot be checked and the policy is to deny")
-                            .withHeader("Retry-After", "1"));
+            case RateLimiter.Unavailable unavailable -> {
+                metrics.rateLimitDecision("unavailable");
+                yield exchange.problem(Problem.of(503, "rate-limit-unavailable", "Rate limiting unavailable",
+                                                  "shared rate limits cannot be checked and the policy is to deny")
+                                               .withHeader("Retry-After", "1"));
+            }
         };
     }
 

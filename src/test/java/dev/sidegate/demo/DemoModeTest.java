@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every curl command that demo mode prints works, and does what its comment says. */
 class DemoModeTest {
-    private static final Pattern CURL = Pattern.compile("curl [^\\n]*?'?(http://localhost:\\d+[^' \\n]*)'?[^\\n#]*#\\s*(.*)");
+    private static final Pattern CURL = Pattern.compile("curl [^\\n]*?'?(http://localhost:\\d+[^' ;\\n]*)'?[^\\n#]*#\\s*(.*)");
 
     private static int expectedStatus(String comment) {
         for (int status : new int[] {400, 401, 403, 404}) {
@@ -49,7 +49,7 @@ class DemoModeTest {
                 while (m.find()) {
                     commands.add(new String[] {m.group(0), m.group(1), m.group(2)});
                 }
-                assertEquals(11, commands.size(), text);
+                assertEquals(13, commands.size(), text);
                 for (String[] command : commands) {
                     String line = command[0];
                     String url = command[1];
@@ -62,7 +62,20 @@ class DemoModeTest {
                     if (line.contains("-X POST")) {
                         request.POST(HttpRequest.BodyPublishers.noBody());
                     }
+                    if (comment.endsWith("200 200 200 429")) { // the printed loop runs the command four times
+                        List<Integer> statuses = new ArrayList<>();
+                        for (int i = 0; i < 4; i++) {
+                            statuses.add(SidegateFixture.send(request.build()).statusCode());
+                        }
+                        assertEquals(List.of(200, 200, 200, 429), statuses, line);
+                        continue;
+                    }
                     HttpResponse<String> response = SidegateFixture.send(request.build());
+                    if (comment.startsWith("RateLimit-Policy")) {
+                        assertEquals(429, response.statusCode(), "the loop above used up the minute's 3 requests");
+                        assertTrue(response.headers().firstValue("RateLimit-Policy").isPresent());
+                        continue;
+                    }
                     int expected = expectedStatus(comment);
                     assertEquals(expected, response.statusCode(), line + " -> " + response.body());
                     if (comment.contains("X-Forwarded")) {

@@ -214,6 +214,8 @@ class RateLimitTest {
             assertEquals("rate limit \"/api/search\" exceeded: 3 requests per 600s; retry in 200s", problem.get("detail").asText());
             assertTrue(problem.get("trace_id").asText().matches("[0-9a-f]{32}"));
             assertEquals("\"default\";r=2;t=0, \"/api/search\";r=0;t=200", denied.headers().firstValue("RateLimit").orElseThrow());
+            String metrics = sg.admin("/observe/metrics").body();
+            assertTrue(metrics.matches("(?s).*sidegate_rate_limit_decisions_total\\{[^}]*decision=\"denied\"[^}]*} [1-9].*"), metrics);
         }
     }
 

@@ -1,0 +1,42 @@
+package dev.sidegate.telemetry;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+
+import io.helidon.metrics.api.Counter;
+import io.helidon.metrics.api.Gauge;
+import io.helidon.metrics.api.MeterRegistry;
+import io.helidon.metrics.api.Tag;
+
+/**
+ * Sidegate's own meters, registered once per process in Helidon's registry (exported on the admin port at
+ * {@code /observe/metrics}). Label values come from small fixed sets: never user ids, raw paths or tokens.
+ * Outlives configuration reloads: stages of the current pipeline report into it.
+ */
+public final class SidegateMetrics {
+    private final MeterRegistry registry;
+    private final Map<String, Counter> rateLimitDecisions = new ConcurrentHashMap<>();
+    private final AtomicReference<BooleanSupplier> redisDegraded = new AtomicReference<>(() -> false);
+
+    public SidegateMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        registry.getOrCreate(Gauge.builder("sidegate.rate_limit.redis_degraded", redisDegraded,
+                                           r -> r.get().getAsBoolean() ? 1 : 0)
+                                     .description("1 while rate limits come from the Redis failure policy instead of Redis"));
+    }
+
+    /** @param decision allowed, denied, fallback_allowed, fallback_denied or unavailable */
+    public void rateLimitDecision(String decision) {
+        rateLimitDecisions.computeIfAbsent(decision, d -> registry.getOrCreate(
+                Counter.builder("sidegate.rate_limit.decisions")
+                        .description("Rate-limit decisions by outcome")
+                        .tags(java.util.List.of(Tag.create("decision", d))))).increment();
+    }
+
+    /** The current pipeline's Redis state, read by the degraded gauge. */
+    public void redisDegraded(BooleanSupplier degraded) {
+        redisDegraded.set(degraded);
+    }
+}
