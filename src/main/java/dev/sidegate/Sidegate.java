@@ -21,6 +21,8 @@ import dev.sidegate.config.Messages;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.ErrorPages;
+import dev.sidegate.resilience.Resilience;
+import dev.sidegate.resilience.UpstreamGuards;
 import dev.sidegate.telemetry.SidegateMetrics;
 import dev.sidegate.ratelimit.RateLimitStage;
 import dev.sidegate.proxy.Forwarding;
@@ -78,9 +80,9 @@ public final class Sidegate implements AutoCloseable {
      * @throws dev.sidegate.config.ConfigException when the configuration cannot be turned into a pipeline
      */
     public static Sidegate start(SidegateConfig config) {
-        UpstreamClients clients = new UpstreamClients();
-        SidegateMetrics metrics = new SidegateMetrics(Metrics.globalRegistry());
-        AtomicReference<Pipeline> pipeline = new AtomicReference<>(pipeline(config, clients, metrics));
+        Shared shared = Shared.create();
+        UpstreamClients clients = shared.clients();
+        AtomicReference<Pipeline> pipeline = new AtomicReference<>(pipeline(config, shared));
         Readiness readiness = new Readiness(pipeline::get);
         ServerSettings settings = config.server();
         HeaderTimeout headerTimeout = new HeaderTimeout(settings.headerTimeout());
@@ -101,7 +103,8 @@ public final class Sidegate implements AutoCloseable {
             // readiness reports the drain and metrics stay scrapeable until the end.
             ensureFree(settings.adminPort(), "admin");
             ensureFree(settings.port(), "proxy");
-            admin = started(adminServer(settings, readiness, () -> pipeline.get().config()).start(), "admin", settings.adminPort());
+            admin = started(adminServer(settings, readiness, new AdminService(() -> pipeline.get().config(), shared.guards())).start(),
+                            "admin", settings.adminPort());
             try {
                 server = started(proxy.build().start(), "proxy", settings.port());
             } catch (RuntimeException e) {
@@ -120,14 +123,33 @@ public final class Sidegate implements AutoCloseable {
         return sidegate;
     }
 
+    /**
+     * What outlives a configuration: pooled upstream connections, meters, circuit breakers and bulkheads. A reload
+     * builds a new pipeline on the same shared parts.
+     */
+    record Shared(UpstreamClients clients, SidegateMetrics metrics, UpstreamGuards guards) implements AutoCloseable {
+        static Shared create() {
+            SidegateMetrics metrics = new SidegateMetrics(Metrics.globalRegistry());
+            return new Shared(new UpstreamClients(), metrics, new UpstreamGuards(metrics));
+        }
+
+        @Override
+        public void close() {
+            clients.close();
+        }
+    }
+
     /** The pipeline for one configuration. The order of the stages is decided here and only here. */
-    static Pipeline pipeline(SidegateConfig config, UpstreamClients clients, SidegateMetrics metrics) {
+    static Pipeline pipeline(SidegateConfig config, Shared shared) {
+        UpstreamClients clients = shared.clients();
+        SidegateMetrics metrics = shared.metrics();
         RouteTable routes = RouteTable.create(config.routes(), config.server().paths());
         List<Stage> stages = new ArrayList<>();
         stages.add(new StripIdentityHeaders(AuthSettings.strippedHeaders(config.auth())));
         config.auth().ifPresent(auth -> stages.add(new Authenticate(auth)));
         config.rateLimits().ifPresent(limits -> stages.add(new RateLimitStage(limits, config.server().paths(), metrics)));
         config.auth().ifPresent(auth -> stages.add(new Authorize()));
+        stages.add(new Resilience(config, shared.guards(), metrics));
         stages.add(new UpstreamCall(clients));
         return new Pipeline(config, routes, stages);
     }
@@ -179,7 +201,7 @@ public final class Sidegate implements AutoCloseable {
         return server;
     }
 
-    private static WebServer adminServer(ServerSettings s, Readiness readiness, Supplier<SidegateConfig> config) {
+    private static WebServer adminServer(ServerSettings s, Readiness readiness, AdminService adminService) {
         return WebServer.builder()
                 .shutdownHook(false)
                 .featuresDiscoverServices(false)
@@ -188,7 +210,7 @@ public final class Sidegate implements AutoCloseable {
                 .shutdownGracePeriod(Duration.ofMillis(500))
                 .contentEncoding(noContentEncoding())
                 .directHandlers(problemPages())
-                .routing(r -> r.register("/admin", new AdminService(config)))
+                .routing(r -> r.register("/admin", adminService))
                 .addFeature(ObserveFeature.builder()
                                     .observersDiscoverServices(false)
                                     .addObserver(HealthObserver.builder()

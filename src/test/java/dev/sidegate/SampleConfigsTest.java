@@ -34,7 +34,7 @@ class SampleConfigsTest {
                     : Map.of("SIDEGATE_CONFIG", file.toString());
             SidegateConfig config = ConfigLoader.load(env);
             try (UpstreamClients clients = new UpstreamClients();
-                 Pipeline pipeline = Sidegate.pipeline(config, clients, new dev.sidegate.telemetry.SidegateMetrics(io.helidon.metrics.api.Metrics.globalRegistry()))) {
+                 Pipeline pipeline = Sidegate.pipeline(config, Sidegate.Shared.create())) {
                 assertFalse(pipeline.stages().isEmpty(), file.toString());
             }
         }

@@ -10,6 +10,6 @@ public final class SidegateTestAccess {
     }
 
     public static Pipeline pipeline(SidegateConfig config, UpstreamClients clients) {
-        return Sidegate.pipeline(config, clients, new dev.sidegate.telemetry.SidegateMetrics(io.helidon.metrics.api.Metrics.globalRegistry()));
+        return Sidegate.pipeline(config, Sidegate.Shared.create());
     }
 }

@@ -11,6 +11,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.config.Durations;
 import dev.sidegate.ratelimit.Limit;
+import dev.sidegate.resilience.BreakerSettings;
+import dev.sidegate.resilience.UpstreamSettings;
 import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.ServerSettings;
@@ -42,6 +44,9 @@ final class EffectiveConfig {
             routes.add(route(r));
         }
         root.put("routes", routes);
+        Map<String, Object> upstreams = new LinkedHashMap<>();
+        config.upstreams().forEach((name, u) -> upstreams.put(name, upstream(u)));
+        root.put("upstreams", upstreams);
         root.put("auth", config.auth().map(EffectiveConfig::auth).orElse(null));
         root.put("rate_limits", config.rateLimits().map(EffectiveConfig::rateLimits).orElse(null));
         try {
@@ -90,6 +95,26 @@ final class EffectiveConfig {
         return m;
     }
 
+    private static Map<String, Object> upstream(UpstreamSettings u) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        BreakerSettings b = u.breaker();
+        m.put("url", u.url().toString());
+        m.put("max_concurrent", u.maxConcurrent());
+        Map<String, Object> breaker = new LinkedHashMap<>();
+        breaker.put("enabled", b.enabled());
+        breaker.put("window", b.timeWindow() ? "time" : "count");
+        breaker.put("window_size", b.windowSize());
+        breaker.put("minimum_calls", b.minimumCalls());
+        breaker.put("failure_rate", Math.round(b.failureRate()));
+        breaker.put("slow_call_duration", Durations.format(b.slowCallDuration()));
+        breaker.put("slow_call_rate", Math.round(b.slowCallRate()));
+        breaker.put("wait_in_open", Durations.format(b.waitInOpen()));
+        breaker.put("half_open_calls", b.halfOpenCalls());
+        breaker.put("failure_statuses", b.failureStatuses().stream().sorted().toList());
+        m.put("circuit_breaker", breaker);
+        return m;
+    }
+
     private static Map<String, Object> rateLimits(RateLimitSettings r) {
         Map<String, Object> m = new LinkedHashMap<>();
         Map<String, Object> tiers = new LinkedHashMap<>();
@@ -115,9 +140,21 @@ final class EffectiveConfig {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("path", r.path());
         m.put("methods", r.methods().isEmpty() ? "all" : r.methods());
-        m.put("upstream", r.upstream().toString());
+        m.put("upstream", r.upstreamName());
+        m.put("upstream_url", r.upstream().toString());
         m.put("timeout", Durations.format(r.timeout()));
         m.put("connect_timeout", Durations.format(r.connectTimeout()));
+        m.put("total_timeout", Durations.format(r.totalTimeout()));
+        Map<String, Object> retry = new LinkedHashMap<>();
+        retry.put("attempts", r.retry().attempts());
+        retry.put("backoff", Durations.format(r.retry().backoff()));
+        List<Object> conditions = new ArrayList<>();
+        if (r.retry().onConnectFailure()) {
+            conditions.add("connect_failure");
+        }
+        r.retry().onStatuses().stream().sorted().forEach(conditions::add);
+        retry.put("conditions", conditions);
+        m.put("retry", retry);
         m.put("public", r.publicRoute());
         m.put("permission", r.permission().orElse(null));
         m.put("preserve_host", r.preserveHost());

@@ -22,6 +22,8 @@ import java.util.function.Supplier;
 
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.ratelimit.RateLimitSettings;
+import dev.sidegate.resilience.RetrySettings;
+import dev.sidegate.resilience.UpstreamSettings;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -72,11 +74,15 @@ public final class ConfigLoader {
         ServerSettings server = server(root.get("server"));
         URI defaultUpstream = envOr(ENV_UPSTREAM, v -> ConfigView.parseHttpUrl(ENV_UPSTREAM, v), () -> root.httpUrl("upstream"))
                 .orElse(DEFAULT_UPSTREAM);
+        Map<String, UpstreamSettings> upstreams = new java.util.LinkedHashMap<>(
+                UpstreamSettings.parse(root.get("upstreams"), defaultUpstream, v -> ConfigView.parseHttpUrl(v.key(), v.string().orElse(""))));
+        upstreams.putIfAbsent(UpstreamSettings.DEFAULT_NAME, UpstreamSettings.withDefaults(UpstreamSettings.DEFAULT_NAME, defaultUpstream));
         boolean routesDeclared = root.get("routes").exists();
         List<RouteSettings> routes = routesDeclared
-                ? routes(root.sections("routes"), defaultUpstream)
-                : List.of(new RouteSettings("/", Set.of(), defaultUpstream, DEFAULT_ROUTE_TIMEOUT,
-                                            DEFAULT_CONNECT_TIMEOUT, false, Optional.empty(), false));
+                ? routes(root.sections("routes"), upstreams)
+                : List.of(new RouteSettings("/", Set.of(), defaultUpstream, UpstreamSettings.DEFAULT_NAME, DEFAULT_ROUTE_TIMEOUT,
+                                            DEFAULT_CONNECT_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RetrySettings.DEFAULT,
+                                            false, Optional.empty(), false));
         Optional<AuthSettings> auth = AuthSettings.parse(root.get("auth"), env);
         Optional<RateLimitSettings> rateLimits = RateLimitSettings.parse(root.get("rate_limits"), root.get("rate_limiting"), env);
         for (int i = 0; i < routes.size(); i++) {
@@ -87,7 +93,7 @@ public final class ConfigLoader {
         root.rejectUnread();
 
         String version = file.isEmpty() ? "none" : sha256(bytes).substring(0, 12);
-        return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, auth, rateLimits,
+        return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, upstreams, auth, rateLimits,
                                   new SidegateConfig.Source(file, version, Instant.now()));
     }
 
@@ -132,7 +138,7 @@ public final class ConfigLoader {
                                   maxRequestLine, trusted, new ServerSettings.PathPolicy(rejectEncodedSlashes, rejectSemicolons));
     }
 
-    private List<RouteSettings> routes(List<ConfigView> sections, URI defaultUpstream) {
+    private List<RouteSettings> routes(List<ConfigView> sections, Map<String, UpstreamSettings> upstreams) {
         List<RouteSettings> routes = new ArrayList<>(sections.size());
         for (ConfigView r : sections) {
             String path = r.string("path").orElseThrow(() -> r.get("path").invalid("every route needs a path"));
@@ -147,17 +153,53 @@ public final class ConfigLoader {
                 }
                 methods.add(m);
             }
+            UpstreamSettings upstream = upstream(r.get("upstream"), upstreams);
+            Duration timeout = r.positiveDuration("timeout").orElse(DEFAULT_ROUTE_TIMEOUT);
+            Duration connectTimeout = r.positiveDuration("connect_timeout").orElse(DEFAULT_CONNECT_TIMEOUT);
+            Duration totalTimeout = r.positiveDuration("total_timeout").orElse(timeout);
+            if (totalTimeout.compareTo(timeout) < 0) {
+                throw r.get("total_timeout").invalid("must not be shorter than the route's timeout ("
+                        + Durations.format(timeout) + ")");
+            }
             routes.add(new RouteSettings(
                     path,
                     methods,
-                    r.httpUrl("upstream").orElse(defaultUpstream),
-                    r.positiveDuration("timeout").orElse(DEFAULT_ROUTE_TIMEOUT),
-                    r.positiveDuration("connect_timeout").orElse(DEFAULT_CONNECT_TIMEOUT),
+                    upstream.url(),
+                    upstream.name(),
+                    timeout,
+                    connectTimeout,
+                    totalTimeout,
+                    RetrySettings.parse(r.get("retry")),
                     r.bool("public").orElse(false),
                     r.string("permission"),
                     r.bool("preserve_host").orElse(false)));
         }
         return routes;
+    }
+
+    /** A route's upstream: a name from {@code upstreams} (or {@code default}), or a URL. */
+    private static UpstreamSettings upstream(ConfigView value, Map<String, UpstreamSettings> upstreams) {
+        Optional<String> text = value.string();
+        if (text.isEmpty()) {
+            return upstreams.get(UpstreamSettings.DEFAULT_NAME);
+        }
+        if (!text.get().contains("://")) {
+            UpstreamSettings named = upstreams.get(text.get());
+            if (named == null) {
+                throw value.invalid("no upstream named '" + text.get() + "' (names: " + String.join(", ", upstreams.keySet())
+                        + "), and not a URL");
+            }
+            return named;
+        }
+        URI url = ConfigView.parseHttpUrl(value.key(), text.get());
+        for (UpstreamSettings u : upstreams.values()) {
+            if (u.url().equals(url)) {
+                return u;
+            }
+        }
+        UpstreamSettings adHoc = UpstreamSettings.withDefaults(UpstreamSettings.nameFor(url), url);
+        upstreams.put(adHoc.name(), adHoc);
+        return adHoc;
     }
 
     private static List<Cidr> cidrs(ConfigView list, List<String> items) {

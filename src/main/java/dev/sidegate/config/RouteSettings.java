@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 
+import dev.sidegate.resilience.RetrySettings;
+
 /**
  * One entry of {@code routes}: requests whose normalised path is {@code path} or lies below it (whole segments)
  * go to {@code upstream}.
@@ -12,8 +14,11 @@ import java.util.Set;
  * @param path          normalised path prefix, "/" for all
  * @param methods       upper-case methods this route accepts; empty for all but TRACE (which echoes headers back)
  * @param upstream      base URL of the upstream (scheme, host, port)
+ * @param upstreamName  the upstream's name: its circuit breaker and concurrency limit are kept per name
  * @param timeout       how long to wait for the upstream's response headers, and between two reads of its body
  * @param connectTimeout how long to wait for a connection to the upstream
+ * @param totalTimeout  retries never start once this much time has passed since the first attempt
+ * @param retry         when a failed upstream call is tried again
  * @param publicRoute   whether the route is reachable without a token when auth is configured
  * @param permission    permission a token must carry for this route, when auth is configured
  * @param preserveHost  forward the client's Host header instead of the upstream's authority
@@ -21,8 +26,11 @@ import java.util.Set;
 public record RouteSettings(String path,
                             Set<String> methods,
                             URI upstream,
+                            String upstreamName,
                             Duration timeout,
                             Duration connectTimeout,
+                            Duration totalTimeout,
+                            RetrySettings retry,
                             boolean publicRoute,
                             Optional<String> permission,
                             boolean preserveHost) {

@@ -4,10 +4,12 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.ratelimit.RateLimitSettings;
+import dev.sidegate.resilience.UpstreamSettings;
 
 /**
  * The whole effective configuration: environment variables over the YAML file over defaults, validated.
@@ -16,6 +18,7 @@ import dev.sidegate.ratelimit.RateLimitSettings;
  * @param defaultUpstream {@code SIDEGATE_UPSTREAM}, used by routes without their own upstream
  * @param routes          routes in file order; one catch-all route to the default upstream when the file has none
  * @param routesDeclared  whether the file has a {@code routes} section (then an unmatched path is a 404)
+ * @param upstreams       every upstream the routes use, by name, with its protection settings
  * @param auth            JWT authentication, when a key source is configured
  * @param rateLimits      rate limits, when {@code rate_limits} is configured
  * @param source          where this configuration came from
@@ -24,12 +27,14 @@ public record SidegateConfig(ServerSettings server,
                              URI defaultUpstream,
                              List<RouteSettings> routes,
                              boolean routesDeclared,
+                             Map<String, UpstreamSettings> upstreams,
                              Optional<AuthSettings> auth,
                              Optional<RateLimitSettings> rateLimits,
                              Source source) {
 
     public SidegateConfig {
         routes = List.copyOf(routes);
+        upstreams = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(upstreams));
     }
 
     /**

@@ -31,6 +31,10 @@ public record Problem(int status, String type, String title, String detail, Head
         return "urn:sidegate:problem:" + slug;
     }
 
+    public Problem withDetail(String newDetail) {
+        return new Problem(status, type, title, newDetail, headers);
+    }
+
     public Problem withHeader(String name, String value) {
         return new Problem(status, type, title, detail, headers.toBuilder().add(name, value).build());
     }

@@ -8,10 +8,12 @@ import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.time.Duration;
 import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.helidon.common.uri.UriInfo;
 import io.helidon.common.uri.UriPath;
@@ -50,10 +52,13 @@ public final class UpstreamCall implements Stage {
         Exchange exchange = chain.exchange();
         Route route = exchange.route();
         URI upstream = route.settings().upstream();
+        Duration responseTimeout = exchange.note(AttemptBudget.class).map(AttemptBudget::responseTimeout)
+                .filter(budget -> budget.compareTo(route.settings().timeout()) < 0)
+                .orElse(route.settings().timeout());
         Http1ClientRequest call = clients.client(upstream, route.settings().connectTimeout())
                 .method(Method.create(request.method()))
                 .uri(target(upstream, request.target()))
-                .readTimeout(route.settings().timeout())
+                .readTimeout(responseTimeout)
                 .followRedirects(false);
         if (!request.headers().contains("User-Agent")) {
             call.property(UpstreamClients.NO_USER_AGENT, "true");
@@ -65,26 +70,38 @@ public final class UpstreamCall implements Stage {
             h.set(HeaderValues.create(HeaderNames.HOST, host));
             request.headers().forEach((name, value) -> h.add(HeaderNames.create(name), value));
         });
+        AtomicBoolean bodySent = new AtomicBoolean();
         try {
             HttpClientResponse response = request.body().present()
-                    ? call.outputStream(out -> sendBody(request.body(), out))
+                    ? call.outputStream(out -> sendBody(request.body(), out, bodySent))
                     : call.request();
             if (bodyDroppedByClient(response)) {
                 response.close();
                 LOG.log(System.Logger.Level.WARNING, "upstream " + upstream + " of route " + route.id()
                         + " sent a " + response.status().code() + " with an Upgrade header and a body; disable h2c"
                         + " upgrade advertising on the upstream");
-                return exchange.problem(Problem.of(502, "upstream-unsupported-response", "Unsupported upstream response",
-                                                   "the upstream of route " + route.id()
-                                                           + " sent an Upgrade header on a response with a body"));
+                Problem problem = Problem.of(502, "upstream-unsupported-response", "Unsupported upstream response",
+                                             "the upstream of route " + route.id()
+                                                     + " sent an Upgrade header on a response with a body");
+                exchange.note(UpstreamAttempt.class, new UpstreamAttempt.Failed(problem, bodySent.get()));
+                return exchange.problem(problem);
             }
+            exchange.note(UpstreamAttempt.class, new UpstreamAttempt.Responded(response.status().code(), bodySent.get()));
             return toProxyResponse(response);
         } catch (RuntimeException e) {
-            return exchange.problem(classify(e, route));
+            UpstreamAttempt attempt = classify(e, route, responseTimeout, bodySent.get());
+            exchange.note(UpstreamAttempt.class, attempt);
+            return exchange.problem(switch (attempt) {
+                case UpstreamAttempt.ConnectFailed f -> f.problem();
+                case UpstreamAttempt.TimedOut t -> t.problem();
+                case UpstreamAttempt.Failed f -> f.problem();
+                case UpstreamAttempt.ClientFailed c -> c.problem();
+                case UpstreamAttempt.Responded r -> throw new IllegalStateException("a failure cannot be a response");
+            });
         }
     }
 
-    private static void sendBody(RequestBody body, OutputStream out) throws IOException {
+    private static void sendBody(RequestBody body, OutputStream out, AtomicBoolean sent) throws IOException {
         InputStream in = body.stream();
         byte[] buffer = new byte[16 * 1024];
         while (true) {
@@ -97,6 +114,7 @@ public final class UpstreamCall implements Stage {
             if (n < 0) {
                 break;
             }
+            sent.set(true);
             out.write(buffer, 0, n);
             if (available(in) <= 0) {
                 out.flush(); // the client paused: pass on what arrived instead of waiting for a full buffer
@@ -179,36 +197,36 @@ public final class UpstreamCall implements Stage {
         return defaultPort ? upstream.getHost() : upstream.getHost() + ":" + upstream.getPort();
     }
 
-    private static Problem classify(RuntimeException e, Route route) {
+    private static UpstreamAttempt classify(RuntimeException e, Route route, Duration responseTimeout, boolean bodySent) {
         String upstream = route.settings().upstream().toString();
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof ClientBodyException) {
-                return Problem.of(400, "request-body-incomplete", "Request body incomplete",
-                                  "the client stopped sending the request body");
+                return new UpstreamAttempt.ClientFailed(Problem.of(400, "request-body-incomplete", "Request body incomplete",
+                                                                   "the client stopped sending the request body"), bodySent);
             }
             if (t instanceof SocketTimeoutException ste) {
                 String message = ste.getMessage() == null ? "" : ste.getMessage().toLowerCase(Locale.ROOT);
                 if (message.contains("connect")) {
-                    return Problem.of(504, "upstream-connect-timeout", "Upstream connect timeout",
-                                      "no connection to the upstream of route " + route.id() + " within "
-                                              + Durations.format(route.settings().connectTimeout()));
+                    return new UpstreamAttempt.ConnectFailed(Problem.of(504, "upstream-connect-timeout", "Upstream connect timeout",
+                            "no connection to the upstream of route " + route.id() + " within "
+                                    + Durations.format(route.settings().connectTimeout())));
                 }
-                return Problem.of(504, "upstream-timeout", "Upstream timeout",
-                                  "the upstream of route " + route.id() + " did not respond within "
-                                          + Durations.format(route.settings().timeout()));
+                return new UpstreamAttempt.TimedOut(Problem.of(504, "upstream-timeout", "Upstream timeout",
+                        "the upstream of route " + route.id() + " did not respond within " + Durations.format(responseTimeout)),
+                                                    bodySent);
             }
             if (t instanceof ConnectException || t instanceof NoRouteToHostException) {
-                return Problem.of(502, "upstream-unreachable", "Upstream unreachable",
-                                  "cannot connect to the upstream of route " + route.id());
+                return new UpstreamAttempt.ConnectFailed(Problem.of(502, "upstream-unreachable", "Upstream unreachable",
+                                                                    "cannot connect to the upstream of route " + route.id()));
             }
             if (t instanceof UnknownHostException || t instanceof RuntimeUnknownHostException) {
-                return Problem.of(502, "upstream-unreachable", "Upstream unreachable",
-                                  "cannot resolve the upstream host of route " + route.id());
+                return new UpstreamAttempt.ConnectFailed(Problem.of(502, "upstream-unreachable", "Upstream unreachable",
+                                                                    "cannot resolve the upstream host of route " + route.id()));
             }
         }
         LOG.log(System.Logger.Level.WARNING, "upstream " + upstream + " of route " + route.id() + " failed: "
                 + Messages.oneLine(e));
-        return Problem.of(502, "upstream-failed", "Upstream failed",
-                          "the upstream of route " + route.id() + " closed the connection or sent an invalid response");
+        return new UpstreamAttempt.Failed(Problem.of(502, "upstream-failed", "Upstream failed",
+                "the upstream of route " + route.id() + " closed the connection or sent an invalid response"), bodySent);
     }
 }

@@ -101,7 +101,7 @@ class ConfigLoaderTest {
             "routes: [{path: /a, timeoutt: 5s}]                  | routes[0].timeoutt: unknown key",
             "routes: [{path: /a, timeout: 5 seconds}]            | routes[0].timeout: expected a duration such as 250ms, 5s, 1m or 2h, got '5 seconds'",
             "routes: [{path: /a, timeout: 0s}]                   | routes[0].timeout: must be greater than zero, got '0s'",
-            "routes: [{path: /a, upstream: 'http//x'}]           | routes[0].upstream: expected an http:// or https:// URL, got 'http//x'",
+            "routes: [{path: /a, upstream: 'http//x'}]           | routes[0].upstream: no upstream named 'http//x' (names: default), and not a URL",
             "routes: [{path: /a, upstream: 'ftp://x'}]           | routes[0].upstream: expected an http:// or https:// URL, got 'ftp://x'",
             "routes: [{path: /a, upstream: 'http://x:8080/base'}] | routes[0].upstream: URL must not have a path (requests keep their own path), got 'http://x:8080/base'",
             "routes: [{path: /a, upstream: 'http://a b'}]         | routes[0].upstream: malformed URL 'http://a b': Illegal character in authority",

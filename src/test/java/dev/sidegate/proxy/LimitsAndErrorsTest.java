@@ -137,7 +137,8 @@ class LimitsAndErrorsTest {
         assertEquals(502, response.status());
         JsonNode problem = problem(response);
         assertEquals("urn:sidegate:problem:upstream-unreachable", problem.get("type").asText());
-        assertEquals("cannot connect to the upstream of route /down", problem.get("detail").asText());
+        assertEquals("cannot connect to the upstream of route /down (2 attempts)", problem.get("detail").asText(),
+                     "a GET is retried once after a refused connection");
     }
 
     @Test
