@@ -23,7 +23,10 @@ import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.ErrorPages;
 import dev.sidegate.resilience.Resilience;
 import dev.sidegate.resilience.UpstreamGuards;
+import dev.sidegate.telemetry.AccessLog;
 import dev.sidegate.telemetry.SidegateMetrics;
+import dev.sidegate.telemetry.Telemetry;
+import dev.sidegate.telemetry.Tracing;
 import dev.sidegate.ratelimit.RateLimitStage;
 import dev.sidegate.proxy.Forwarding;
 import dev.sidegate.proxy.HeaderTimeout;
@@ -60,17 +63,17 @@ public final class Sidegate implements AutoCloseable {
     private final WebServer admin;
     private final AtomicReference<Pipeline> pipeline;
     private final Readiness readiness;
-    private final UpstreamClients clients;
+    private final Shared shared;
     private final HeaderTimeout headerTimeout;
     private final AtomicBoolean stopped = new AtomicBoolean();
 
     private Sidegate(WebServer server, WebServer admin, AtomicReference<Pipeline> pipeline, Readiness readiness,
-                     UpstreamClients clients, HeaderTimeout headerTimeout) {
+                     Shared shared, HeaderTimeout headerTimeout) {
         this.server = server;
         this.admin = admin;
         this.pipeline = pipeline;
         this.readiness = readiness;
-        this.clients = clients;
+        this.shared = shared;
         this.headerTimeout = headerTimeout;
     }
 
@@ -80,15 +83,15 @@ public final class Sidegate implements AutoCloseable {
      * @throws dev.sidegate.config.ConfigException when the configuration cannot be turned into a pipeline
      */
     public static Sidegate start(SidegateConfig config) {
-        Shared shared = Shared.create();
-        UpstreamClients clients = shared.clients();
+        Shared shared = Shared.create(config);
         AtomicReference<Pipeline> pipeline = new AtomicReference<>(pipeline(config, shared));
         Readiness readiness = new Readiness(pipeline::get);
         ServerSettings settings = config.server();
         HeaderTimeout headerTimeout = new HeaderTimeout(settings.headerTimeout());
         ProxyHandler handler = new ProxyHandler(pipeline::get,
                                                 new PathNormalizer(settings.paths()),
-                                                new Forwarding(settings.trustedProxies()));
+                                                new Forwarding(settings.trustedProxies()),
+                                                shared.telemetry());
 
         WebServerConfig.Builder proxy = WebServer.builder()
                 .shutdownHook(false)
@@ -113,10 +116,11 @@ public final class Sidegate implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             headerTimeout.close();
-            clients.close();
+            pipeline.get().close();
+            shared.close();
             throw e;
         }
-        Sidegate sidegate = new Sidegate(server, admin, pipeline, readiness, clients, headerTimeout);
+        Sidegate sidegate = new Sidegate(server, admin, pipeline, readiness, shared, headerTimeout);
         readiness.serving();
         LOG.log(System.Logger.Level.INFO, sidegate.describe());
         warnAboutUnenforcedRoutes(config);
@@ -127,15 +131,22 @@ public final class Sidegate implements AutoCloseable {
      * What outlives a configuration: pooled upstream connections, meters, circuit breakers and bulkheads. A reload
      * builds a new pipeline on the same shared parts.
      */
-    record Shared(UpstreamClients clients, SidegateMetrics metrics, UpstreamGuards guards) implements AutoCloseable {
-        static Shared create() {
+    record Shared(UpstreamClients clients, Telemetry telemetry, UpstreamGuards guards) implements AutoCloseable {
+        static Shared create(SidegateConfig config) {
             SidegateMetrics metrics = new SidegateMetrics(Metrics.globalRegistry());
-            return new Shared(new UpstreamClients(), metrics, new UpstreamGuards(metrics));
+            Telemetry telemetry = new Telemetry(Tracing.fromEnvironment(config.otelEnvironment()), metrics,
+                                                new AccessLog(System.out));
+            return new Shared(new UpstreamClients(), telemetry, new UpstreamGuards(metrics));
+        }
+
+        SidegateMetrics metrics() {
+            return telemetry.metrics();
         }
 
         @Override
         public void close() {
             clients.close();
+            telemetry.close();
         }
     }
 
@@ -146,11 +157,11 @@ public final class Sidegate implements AutoCloseable {
         RouteTable routes = RouteTable.create(config.routes(), config.server().paths());
         List<Stage> stages = new ArrayList<>();
         stages.add(new StripIdentityHeaders(AuthSettings.strippedHeaders(config.auth())));
-        config.auth().ifPresent(auth -> stages.add(new Authenticate(auth)));
+        config.auth().ifPresent(auth -> stages.add(new Authenticate(auth, metrics)));
         config.rateLimits().ifPresent(limits -> stages.add(new RateLimitStage(limits, config.server().paths(), metrics)));
         config.auth().ifPresent(auth -> stages.add(new Authorize()));
         stages.add(new Resilience(config, shared.guards(), metrics));
-        stages.add(new UpstreamCall(clients));
+        stages.add(new UpstreamCall(clients, shared.telemetry()));
         return new Pipeline(config, routes, stages);
     }
 
@@ -281,7 +292,7 @@ public final class Sidegate implements AutoCloseable {
         admin.stop();
         headerTimeout.close();
         pipeline.get().close();
-        clients.close();
+        shared.close();
         LOG.log(System.Logger.Level.INFO, "stopped");
     }
 

@@ -34,7 +34,7 @@ class SampleConfigsTest {
                     : Map.of("SIDEGATE_CONFIG", file.toString());
             SidegateConfig config = ConfigLoader.load(env);
             try (UpstreamClients clients = new UpstreamClients();
-                 Pipeline pipeline = Sidegate.pipeline(config, Sidegate.Shared.create())) {
+                 Pipeline pipeline = Sidegate.pipeline(config, Sidegate.Shared.create(config))) {
                 assertFalse(pipeline.stages().isEmpty(), file.toString());
             }
         }

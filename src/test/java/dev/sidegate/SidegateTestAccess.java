@@ -10,6 +10,6 @@ public final class SidegateTestAccess {
     }
 
     public static Pipeline pipeline(SidegateConfig config, UpstreamClients clients) {
-        return Sidegate.pipeline(config, Sidegate.Shared.create());
+        return Sidegate.pipeline(config, Sidegate.Shared.create(config));
     }
 }

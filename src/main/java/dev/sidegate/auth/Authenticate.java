@@ -11,6 +11,7 @@ import dev.sidegate.proxy.ProxyRequest;
 import dev.sidegate.proxy.ProxyResponse;
 import dev.sidegate.proxy.ReadinessCheck;
 import dev.sidegate.proxy.Stage;
+import dev.sidegate.telemetry.SidegateMetrics;
 
 /**
  * Verifies the bearer token and decides: anonymous, authenticated (identity set on the exchange, identity headers
@@ -22,10 +23,12 @@ public final class Authenticate implements Stage, ReadinessCheck, AutoCloseable 
 
     private final AuthSettings settings;
     private final TokenVerifier verifier;
+    private final SidegateMetrics metrics;
 
-    public Authenticate(AuthSettings settings) {
+    public Authenticate(AuthSettings settings, SidegateMetrics metrics) {
         this.settings = settings;
         this.verifier = new TokenVerifier(settings);
+        this.metrics = metrics;
     }
 
     public AuthSettings settings() {
@@ -70,11 +73,19 @@ public final class Authenticate implements Stage, ReadinessCheck, AutoCloseable 
                     case TokenVerifier.KeysUnavailable unavailable -> route.publicRoute() ? new AuthOutcome.Anonymous()
                             : new AuthOutcome.Rejected(Problem.of(503, "auth-keys-unavailable", "Signing keys unavailable",
                                                                   "the keys that verify tokens cannot be fetched")
-                                                               .withHeader("Retry-After", "5"), "keys unavailable");
+                                                               .withHeader("Retry-After", "5"), "keys_unavailable");
                 };
             }
         };
         exchange.note(AuthOutcome.class, outcome);
+        switch (outcome) {
+            case AuthOutcome.Anonymous a -> exchange.annotate("auth.result", "anonymous");
+            case AuthOutcome.Authenticated a -> exchange.annotate("auth.result", "authenticated");
+            case AuthOutcome.Rejected r -> {
+                exchange.annotate("auth.result", r.reason());
+                metrics.authFailure(r.reason());
+            }
+        }
         return chain.proceed(headers == null ? request : request.withHeaders(headers.build()));
     }
 

@@ -24,6 +24,7 @@ import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.resilience.RetrySettings;
 import dev.sidegate.resilience.UpstreamSettings;
+import dev.sidegate.telemetry.AccessLogSettings;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -85,6 +86,7 @@ public final class ConfigLoader {
                                             false, Optional.empty(), false));
         Optional<AuthSettings> auth = AuthSettings.parse(root.get("auth"), env);
         Optional<RateLimitSettings> rateLimits = RateLimitSettings.parse(root.get("rate_limits"), root.get("rate_limiting"), env);
+        AccessLogSettings accessLog = AccessLogSettings.parse(root.get("access_log"));
         for (int i = 0; i < routes.size(); i++) {
             if (routes.get(i).publicRoute() && routes.get(i).permission().isPresent()) {
                 throw new ConfigException("routes[" + i + "].permission", "a public route cannot require a permission");
@@ -93,7 +95,8 @@ public final class ConfigLoader {
         root.rejectUnread();
 
         String version = file.isEmpty() ? "none" : sha256(bytes).substring(0, 12);
-        return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, upstreams, auth, rateLimits,
+        return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, upstreams, auth, rateLimits, accessLog,
+                                  env.otel(),
                                   new SidegateConfig.Source(file, version, Instant.now()));
     }
 

@@ -13,6 +13,17 @@ public final class Env {
         this.variables = Map.copyOf(variables);
     }
 
+    /** The {@code OTEL_*} variables, which the OpenTelemetry SDK reads itself. */
+    public Map<String, String> otel() {
+        Map<String, String> otel = new java.util.HashMap<>();
+        variables.forEach((name, value) -> {
+            if (name.startsWith("OTEL_")) {
+                otel.put(name, value);
+            }
+        });
+        return otel;
+    }
+
     public Optional<String> get(String name) {
         return Optional.ofNullable(variables.get(name)).map(String::trim).filter(v -> !v.isEmpty());
     }

@@ -10,6 +10,7 @@ import java.util.Optional;
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.resilience.UpstreamSettings;
+import dev.sidegate.telemetry.AccessLogSettings;
 
 /**
  * The whole effective configuration: environment variables over the YAML file over defaults, validated.
@@ -21,6 +22,8 @@ import dev.sidegate.resilience.UpstreamSettings;
  * @param upstreams       every upstream the routes use, by name, with its protection settings
  * @param auth            JWT authentication, when a key source is configured
  * @param rateLimits      rate limits, when {@code rate_limits} is configured
+ * @param accessLog       the {@code access_log} section
+ * @param otelEnvironment the {@code OTEL_*} environment variables, for the OpenTelemetry SDK (startup only)
  * @param source          where this configuration came from
  */
 public record SidegateConfig(ServerSettings server,
@@ -30,11 +33,14 @@ public record SidegateConfig(ServerSettings server,
                              Map<String, UpstreamSettings> upstreams,
                              Optional<AuthSettings> auth,
                              Optional<RateLimitSettings> rateLimits,
+                             AccessLogSettings accessLog,
+                             Map<String, String> otelEnvironment,
                              Source source) {
 
     public SidegateConfig {
         routes = List.copyOf(routes);
         upstreams = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(upstreams));
+        otelEnvironment = Map.copyOf(otelEnvironment);
     }
 
     /**

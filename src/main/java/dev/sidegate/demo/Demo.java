@@ -87,7 +87,7 @@ public final class Demo implements AutoCloseable {
                   export ADMIN_TOKEN=%6$s
 
                   curl -i %1$s/api/public/hello                       # public route: no token needed; the echo shows X-Forwarded-*
-                  curl -i -H "Authorization: Bearer $TOKEN" %1$s/api/v1/me     # identity headers X-User-ID, X-Org-ID, X-Roles reach the echo
+                  curl -i -H "Authorization: Bearer $TOKEN" %1$s/api/v1/me     # identity headers X-User-ID, X-Org-ID, X-Roles reach the echo; X-Trace-Id names the trace
                   curl -i %1$s/api/v1/me                              # no token: 401 problem+json with trace_id
                   curl -i -X POST -H "Authorization: Bearer $TOKEN" %1$s/api/v1/orders          # lacks orders:write: 403
                   curl -i -X POST -H "Authorization: Bearer $ADMIN_TOKEN" %1$s/api/v1/orders    # allowed: 200

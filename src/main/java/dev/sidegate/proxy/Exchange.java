@@ -16,6 +16,7 @@ public final class Exchange {
     private final String traceId;
     private Identity identity;
     private Map<Class<?>, Object> notes;
+    private Map<String, String> annotations;
 
     public Exchange(Route route, Client client, String traceId) {
         this.route = route;
@@ -58,6 +59,22 @@ public final class Exchange {
 
     public <T> Optional<T> note(Class<T> type) {
         return notes == null ? Optional.empty() : Optional.ofNullable(type.cast(notes.get(type)));
+    }
+
+    /**
+     * Records a pipeline decision for telemetry (span attribute {@code sidegate.<key>}, access log field), e.g.
+     * {@code rate_limit.decision = denied}. Values must come from small fixed sets or configuration, never from
+     * tokens or secrets.
+     */
+    public void annotate(String key, String value) {
+        if (annotations == null) {
+            annotations = new java.util.LinkedHashMap<>(8);
+        }
+        annotations.put(key, value);
+    }
+
+    public Map<String, String> annotations() {
+        return annotations == null ? Map.of() : annotations;
     }
 
     /** Renders a problem for this request, with its trace id. */

@@ -13,6 +13,8 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 import dev.sidegate.config.Messages;
+import dev.sidegate.telemetry.RequestScope;
+import dev.sidegate.telemetry.Telemetry;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
@@ -31,57 +33,98 @@ import io.helidon.webserver.http.ServerResponse;
 public final class ProxyHandler implements Handler {
     private static final System.Logger LOG = System.getLogger(ProxyHandler.class.getName());
     private static final int BUFFER_SIZE = 16 * 1024;
+    /** Every response names its trace, so a client can quote it when reporting a problem. */
+    static final io.helidon.http.HeaderName TRACE_ID_HEADER = HeaderNames.create("X-Trace-Id");
 
     private final Supplier<Pipeline> pipeline;
     private final PathNormalizer normalizer;
     private final Forwarding forwarding;
+    private final Telemetry telemetry;
 
-    public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding) {
+    public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding, Telemetry telemetry) {
         this.pipeline = pipeline;
         this.normalizer = normalizer;
         this.forwarding = forwarding;
+        this.telemetry = telemetry;
     }
 
     @Override
     public void handle(ServerRequest req, ServerResponse res) {
         Pipeline current = pipeline.get();
         ServerRequestHeaders in = req.headers();
-        String traceId = TraceIds.fromTraceparent(in.first(HeaderNames.create("traceparent")).orElse(null));
         String method = req.prologue().method().text();
+        InetAddress peer = ((InetSocketAddress) req.remotePeer().address()).getAddress();
+        RequestScope scope = telemetry.begin(headerNames(in), name -> in.first(HeaderNames.create(name)).orElse(null),
+                                             method, peer);
+        Outcome outcome = new Outcome(req.prologue().uriPath().rawPath());
+        try {
+            handle(req, res, current, method, peer, scope, outcome);
+        } catch (CloseConnectionException e) {
+            outcome.failure = e.getMessage();
+            throw e;
+        } catch (RuntimeException e) {
+            outcome.status = 500;
+            outcome.failure = e.getClass().getSimpleName();
+            throw e;
+        } finally {
+            scope.finish(outcome.status, outcome.path, outcome.exchange, current.config().accessLog(), outcome.failure);
+        }
+    }
+
+    /** What the access log and the span need to know about how a request ended. */
+    private static final class Outcome {
+        private String path;
+        private int status = 500;
+        private Exchange exchange;
+        private String failure;
+
+        Outcome(String rawPath) {
+            this.path = rawPath;
+        }
+    }
+
+    private void handle(ServerRequest req, ServerResponse res, Pipeline current, String method, InetAddress peer,
+                        RequestScope scope, Outcome outcome) {
+        ServerRequestHeaders in = req.headers();
+        String traceId = scope.traceId();
+        res.header(TRACE_ID_HEADER, traceId);
         boolean head = method.equals("HEAD");
 
         String path;
         switch (normalizer.normalize(req.prologue().uriPath().rawPath())) {
             case PathNormalizer.Rejected r -> {
-                write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId), head);
+                outcome.status = write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId), head);
                 return;
             }
             case PathNormalizer.Normalized n -> path = n.path();
         }
+        outcome.path = path;
 
         Route route;
         switch (current.routes().match(method, path)) {
             case RouteTable.NotFound nf -> {
-                write(res, Problem.of(404, "no-route", "No route", "no route matches " + path).toResponse(traceId), head);
+                outcome.status = write(res, Problem.of(404, "no-route", "No route", "no route matches " + path)
+                        .toResponse(traceId), head);
                 return;
             }
             case RouteTable.MethodNotAllowed mna -> {
                 Problem problem = Problem.of(405, "method-not-allowed", "Method not allowed",
                                              method + " is not allowed on " + path)
                         .withHeader("Allow", String.join(", ", mna.allowed()));
-                write(res, problem.toResponse(traceId), head);
+                outcome.status = write(res, problem.toResponse(traceId), head);
                 return;
             }
             case RouteTable.Matched m -> route = m.route();
         }
 
-        InetAddress peer = ((InetSocketAddress) req.remotePeer().address()).getAddress();
         List<String> forwardedFor = in.contains(HeaderNames.X_FORWARDED_FOR)
                 ? in.get(HeaderNames.X_FORWARDED_FOR).allValues()
                 : List.of();
         String host = in.first(HeaderNames.HOST).orElse(null);
         Exchange.Client client = new Exchange.Client(peer, forwarding.clientAddress(peer, forwardedFor), req.isSecure(), host);
         Exchange exchange = new Exchange(route, client, traceId);
+        exchange.note(RequestScope.class, scope);
+        outcome.exchange = exchange;
 
         ProxyRequest request = new ProxyRequest(method, path, req.prologue().query().rawValue(),
                                                 forwardableHeaders(in, client), body(req));
@@ -91,7 +134,12 @@ public final class ProxyHandler implements Handler {
         } catch (Pipeline.StageFailure failure) {
             response = exchange.problem(failure.problem());
         }
+        outcome.status = response.status();
         write(res, response, head);
+    }
+
+    private static Iterable<String> headerNames(ServerRequestHeaders in) {
+        return () -> java.util.stream.StreamSupport.stream(in.spliterator(), false).map(Header::name).iterator();
     }
 
     private Headers forwardableHeaders(ServerRequestHeaders in, Exchange.Client client) {
@@ -124,7 +172,8 @@ public final class ProxyHandler implements Handler {
         return new RequestBody(req.content().inputStream(), length);
     }
 
-    private static void write(ServerResponse res, ProxyResponse response, boolean head) {
+    /** Writes the response; returns its status. */
+    private static int write(ServerResponse res, ProxyResponse response, boolean head) {
         try (ResponseBody body = response.body()) {
             int status = response.status();
             boolean noContent = status == 204 || status == 205 || status == 304 || status < 200;
@@ -137,16 +186,17 @@ public final class ProxyHandler implements Handler {
             });
             if (head || noContent) {
                 res.send();
-                return;
+                return status;
             }
             if (body.length() >= 0) {
                 res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, body.length()));
             }
             if (body.length() == 0) {
                 res.send();
-                return;
+                return status;
             }
             stream(body.stream(), res);
+            return status;
         }
     }
 

@@ -10,7 +10,9 @@ import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.net.UnknownHostException;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -19,6 +21,10 @@ import io.helidon.common.uri.UriInfo;
 import io.helidon.common.uri.UriPath;
 import dev.sidegate.config.Durations;
 import dev.sidegate.config.Messages;
+import dev.sidegate.telemetry.RequestScope;
+import dev.sidegate.telemetry.Telemetry;
+import dev.sidegate.telemetry.Tracing;
+import io.opentelemetry.api.trace.Span;
 import io.helidon.http.ClientResponseHeaders;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
@@ -37,9 +43,11 @@ public final class UpstreamCall implements Stage {
     private static final System.Logger LOG = System.getLogger(UpstreamCall.class.getName());
 
     private final UpstreamClients clients;
+    private final Telemetry telemetry;
 
-    public UpstreamCall(UpstreamClients clients) {
+    public UpstreamCall(UpstreamClients clients, Telemetry telemetry) {
         this.clients = clients;
+        this.telemetry = telemetry;
     }
 
     @Override
@@ -66,11 +74,23 @@ public final class UpstreamCall implements Stage {
         String host = route.settings().preserveHost() && exchange.client().host() != null
                 ? exchange.client().host()
                 : authority(upstream);
+        Map<String, String> traceHeaders = new HashMap<>(4);
+        Span span = exchange.note(RequestScope.class)
+                .map(scope -> telemetry.tracing().startClient(scope.span(), request.method(), upstream.getHost(),
+                                                              upstream.getPort(), upstream + request.path(), traceHeaders::put))
+                .orElse(Span.getInvalid());
         call.headers(h -> {
             h.set(HeaderValues.create(HeaderNames.HOST, host));
-            request.headers().forEach((name, value) -> h.add(HeaderNames.create(name), value));
+            request.headers().forEach((name, value) -> {
+                if (!traceHeaders.containsKey(name.toLowerCase(Locale.ROOT))) {
+                    h.add(HeaderNames.create(name), value);
+                }
+            });
+            // The upstream joins the trace as a child of this attempt's client span.
+            traceHeaders.forEach((name, value) -> h.set(HeaderValues.create(HeaderNames.create(name), value)));
         });
         AtomicBoolean bodySent = new AtomicBoolean();
+        long start = System.nanoTime();
         try {
             HttpClientResponse response = request.body().present()
                     ? call.outputStream(out -> sendBody(request.body(), out, bodySent))
@@ -84,13 +104,17 @@ public final class UpstreamCall implements Stage {
                                              "the upstream of route " + route.id()
                                                      + " sent an Upgrade header on a response with a body");
                 exchange.note(UpstreamAttempt.class, new UpstreamAttempt.Failed(problem, bodySent.get()));
+                Tracing.endClient(span, null, "unsupported_response");
                 return exchange.problem(problem);
             }
             exchange.note(UpstreamAttempt.class, new UpstreamAttempt.Responded(response.status().code(), bodySent.get()));
+            telemetry.metrics().upstreamCall(route.settings().upstreamName(), System.nanoTime() - start);
+            Tracing.endClient(span, response.status().code(), null);
             return toProxyResponse(response);
         } catch (RuntimeException e) {
             UpstreamAttempt attempt = classify(e, route, responseTimeout, bodySent.get());
             exchange.note(UpstreamAttempt.class, attempt);
+            Tracing.endClient(span, null, attempt.getClass().getSimpleName().toLowerCase(Locale.ROOT));
             return exchange.problem(switch (attempt) {
                 case UpstreamAttempt.ConnectFailed f -> f.problem();
                 case UpstreamAttempt.TimedOut t -> t.problem();

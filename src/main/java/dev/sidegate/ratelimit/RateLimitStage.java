@@ -48,7 +48,7 @@ public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseabl
         if (settings.redis().isPresent()) {
             RedisSettings redis = settings.redis().get();
             RedisConnector connector = new RedisConnector(redis);
-            this.failover = new FailoverRateLimiter(new RedisRateLimiter(connector), connector, settings.onRedisFailure(),
+            this.failover = new FailoverRateLimiter(new RedisRateLimiter(connector, metrics), connector, settings.onRedisFailure(),
                                                     settings.localShare(), redis.timeout());
             this.limiter = new DenyCache(failover);
             metrics.redisDegraded(failover::degraded);
@@ -88,15 +88,21 @@ public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseabl
         if (buckets.isEmpty()) {
             return chain.proceed(request);
         }
+        buckets.stream().filter(b -> b.scope().startsWith("tier:")).findFirst()
+                .ifPresent(b -> exchange.annotate("rate_limit.tier", b.policy()));
         return switch (limiter.acquire(buckets)) {
             case RateLimiter.Allowed allowed -> {
-                metrics.rateLimitDecision(allowed.fallback() ? "fallback_allowed" : "allowed");
+                String decision = allowed.fallback() ? "fallback_allowed" : "allowed";
+                metrics.rateLimitDecision(decision);
+                exchange.annotate("rate_limit.decision", decision);
                 ProxyResponse response = chain.proceed(request);
                 yield allowed.buckets().isEmpty() ? response
                         : response.withHeaders(withRateLimitFields(response.headers().toBuilder(), allowed.buckets()).build());
             }
             case RateLimiter.Denied denied -> {
-                metrics.rateLimitDecision(denied.fallback() ? "fallback_denied" : "denied");
+                String decision = denied.fallback() ? "fallback_denied" : "denied";
+                metrics.rateLimitDecision(decision);
+                exchange.annotate("rate_limit.decision", decision);
                 long retryAfter = Math.max(1, ceilSeconds(denied.waitMicros()));
                 BucketStateNames empty = emptiest(denied.buckets());
                 Problem problem = new Problem(429, QUOTA_EXCEEDED, "Quota exceeded",
@@ -108,6 +114,7 @@ public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseabl
             }
             case RateLimiter.Unavailable unavailable -> {
                 metrics.rateLimitDecision("unavailable");
+                exchange.annotate("rate_limit.decision", "unavailable");
                 yield exchange.problem(Problem.of(503, "rate-limit-unavailable", "Rate limiting unavailable",
                                                   "shared rate limits cannot be checked and the policy is to deny")
                                                .withHeader("Retry-After", "1"));

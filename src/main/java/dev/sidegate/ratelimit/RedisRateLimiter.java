@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Optional;
 
 import dev.sidegate.config.Messages;
+import dev.sidegate.telemetry.SidegateMetrics;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
@@ -24,11 +25,13 @@ import io.lettuce.core.api.sync.RedisScriptingCommands;
 final class RedisRateLimiter implements RateLimiter {
     static final String KEY_PREFIX = "sidegate:rl:";
     private final RedisConnector redis;
+    private final SidegateMetrics metrics;
     private final String script;
     private final String sha;
 
-    RedisRateLimiter(RedisConnector redis) {
+    RedisRateLimiter(RedisConnector redis, SidegateMetrics metrics) {
         this.redis = redis;
+        this.metrics = metrics;
         this.script = loadScript();
         this.sha = sha1(script);
     }
@@ -50,13 +53,16 @@ final class RedisRateLimiter implements RateLimiter {
             args[i * 3 + 2] = Long.toString(b.limit().window().toMillis() + 1000);
         }
         List<Long> reply;
+        long start = System.nanoTime();
         try {
             try {
                 reply = commands.evalsha(sha, ScriptOutputType.MULTI, keys, args);
             } catch (RedisNoScriptException e) {
                 reply = commands.eval(script, ScriptOutputType.MULTI, keys, args);
             }
+            metrics.redisCall(System.nanoTime() - start, false);
         } catch (RedisException e) {
+            metrics.redisCall(System.nanoTime() - start, true);
             return new Unavailable(Messages.oneLine(e));
         }
         List<BucketState> states = new ArrayList<>(buckets.size());

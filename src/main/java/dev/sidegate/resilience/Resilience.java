@@ -45,6 +45,7 @@ public final class Resilience implements Stage {
         Exchange exchange = chain.exchange();
         RouteSettings route = exchange.route().settings();
         UpstreamGuards.Guard guard = guards.guard(config.upstreams().get(route.upstreamName()));
+        exchange.annotate("circuit.state", UpstreamGuards.state(guard.breaker().getState()));
         if (!guard.bulkhead().tryAcquirePermission()) {
             return exchange.problem(Problem.of(503, "upstream-busy", "Upstream busy",
                                                "the upstream of route " + exchange.route().id() + " already has "
@@ -101,6 +102,7 @@ public final class Resilience implements Stage {
             }
             response.body().close();
             metrics.upstreamRetry(guard.settings().name());
+            exchange.annotate("retries", Integer.toString(attempt));
             LockSupport.parkNanos(backoff); // a virtual thread waiting out the backoff
         }
     }

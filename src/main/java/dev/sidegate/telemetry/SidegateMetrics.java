@@ -16,6 +16,8 @@ import io.helidon.metrics.api.Tag;
  * Outlives configuration reloads: stages of the current pipeline report into it.
  */
 public final class SidegateMetrics {
+    private static final java.time.Duration[] BUCKETS = durations(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000);
+    private static final java.time.Duration[] REDIS_BUCKETS = durations(1, 2, 5, 10, 25, 50, 100);
     private final MeterRegistry registry;
     private final Map<String, Counter> rateLimitDecisions = new ConcurrentHashMap<>();
     private final AtomicReference<BooleanSupplier> redisDegraded = new AtomicReference<>(() -> false);
@@ -26,6 +28,14 @@ public final class SidegateMetrics {
         registry.getOrCreate(Gauge.builder("sidegate.rate_limit.redis_degraded", redisDegraded,
                                            r -> r.get().getAsBoolean() ? 1 : 0)
                                      .description("1 while rate limits come from the Redis failure policy instead of Redis"));
+    }
+
+    private static java.time.Duration[] durations(long... millis) {
+        java.time.Duration[] d = new java.time.Duration[millis.length];
+        for (int i = 0; i < millis.length; i++) {
+            d[i] = java.time.Duration.ofMillis(millis[i]);
+        }
+        return d;
     }
 
     /** @param decision allowed, denied, fallback_allowed, fallback_denied or unavailable */
@@ -58,6 +68,59 @@ public final class SidegateMetrics {
                                      .description("Retried upstream calls")
                                      .tags(java.util.List.of(Tag.create("upstream", upstream))))
                 .increment();
+    }
+
+    /** One finished request; the route is its configured prefix ("unmatched" when none). */
+    public void request(String route, String method, int status, long nanos) {
+        java.util.List<Tag> tags = java.util.List.of(Tag.create("route", route == null ? "unmatched" : route),
+                                                     Tag.create("method", methodLabel(method)),
+                                                     Tag.create("status_class", (status / 100) + "xx"));
+        registry.getOrCreate(Counter.builder("sidegate.requests").description("Requests by route, method and status class")
+                                     .tags(tags)).increment();
+        registry.getOrCreate(io.helidon.metrics.api.Timer.builder("sidegate.request.duration")
+                                     .description("Time from request arrival to the last response byte")
+                                     .buckets(BUCKETS)
+                                     .tags(tags))
+                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    /** Time from sending an upstream request to its response headers. */
+    public void upstreamCall(String upstream, long nanos) {
+        registry.getOrCreate(io.helidon.metrics.api.Timer.builder("sidegate.upstream.duration")
+                                     .description("Time to the upstream's response headers, per attempt")
+                                     .buckets(BUCKETS)
+                                     .tags(java.util.List.of(Tag.create("upstream", upstream))))
+                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    /** @param reason missing_token, invalid_token, insufficient_scope or keys_unavailable */
+    public void authFailure(String reason) {
+        registry.getOrCreate(Counter.builder("sidegate.auth.failures").description("Rejected authentications by reason")
+                                     .tags(java.util.List.of(Tag.create("reason", reason)))).increment();
+    }
+
+    /** One Redis call of the rate limiter, and whether it failed. */
+    public void redisCall(long nanos, boolean failed) {
+        registry.getOrCreate(io.helidon.metrics.api.Timer.builder("sidegate.redis.call.duration")
+                                     .description("Rate-limit script calls to Redis")
+                                     .buckets(REDIS_BUCKETS))
+                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        if (failed) {
+            registry.getOrCreate(Counter.builder("sidegate.redis.errors").description("Failed Redis calls")).increment();
+        }
+    }
+
+    /** @param result ok or rejected */
+    public void configReload(String result) {
+        registry.getOrCreate(Counter.builder("sidegate.config.reloads").description("Configuration reloads by result")
+                                     .tags(java.util.List.of(Tag.create("result", result)))).increment();
+    }
+
+    private static String methodLabel(String method) {
+        return switch (method) {
+            case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS" -> method;
+            default -> "other";
+        };
     }
 
     /** The current pipeline's Redis state, read by the degraded gauge. */

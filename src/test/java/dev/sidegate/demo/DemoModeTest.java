@@ -83,6 +83,8 @@ class DemoModeTest {
                     }
                     if (comment.contains("X-User-ID")) {
                         assertTrue(response.body().contains("\"X-User-ID\" : \"demo-user\""), response.body());
+                        String traceId = response.headers().firstValue("X-Trace-Id").orElseThrow();
+                        assertTrue(response.body().contains("\"traceparent\" : \"00-" + traceId), "the echo sees the trace");
                     }
                     if (comment.contains("Server-Sent Events")) {
                         assertTrue(response.body().contains("data: {\"tick\": 5, \"of\": 5}"), response.body());

@@ -1,0 +1,91 @@
+package dev.sidegate.telemetry;
+
+import java.net.InetAddress;
+import java.time.Instant;
+import java.util.Map;
+
+import dev.sidegate.proxy.Exchange;
+import dev.sidegate.proxy.TraceIds;
+import dev.sidegate.proxy.UpstreamAttempt;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+
+/**
+ * Telemetry for one request from arrival to the last byte: its server span, its trace id, and at the end one
+ * access-log line and the request meters.
+ */
+public final class RequestScope {
+    private final Telemetry telemetry;
+    private final Span span;
+    private final String traceId;
+    private final long startNanos = System.nanoTime();
+    private final Instant start = Instant.now();
+    private final String method;
+    private final InetAddress peer;
+
+    RequestScope(Telemetry telemetry, Span span, String traceparent, String method, InetAddress peer) {
+        this.telemetry = telemetry;
+        this.span = span;
+        this.method = method;
+        this.peer = peer;
+        SpanContext context = span.getSpanContext();
+        this.traceId = context.isValid() ? context.getTraceId() : TraceIds.fromTraceparent(traceparent);
+    }
+
+    public String traceId() {
+        return traceId;
+    }
+
+    public Span span() {
+        return span;
+    }
+
+    /**
+     * Ends the request: span status and attributes, meters, access log.
+     *
+     * @param status   the status sent to the client
+     * @param path     the normalised path, or the raw path when it was refused
+     * @param exchange what the pipeline knew (null when the request never reached it: bad path, no route)
+     * @param failure  set when the response could not be completed (the connection was cut)
+     */
+    public void finish(int status, String path, Exchange exchange, AccessLogSettings accessLog, String failure) {
+        double durationMs = (System.nanoTime() - startNanos) / 1e6;
+        String route = exchange == null ? null : exchange.route().id();
+        if (route != null) {
+            span.updateName(method + " " + route);
+            span.setAttribute(Tracing.ROUTE, route);
+        }
+        span.setAttribute("url.path", path);
+        Tracing.status(span, status, true);
+        if (failure != null) {
+            span.setAttribute(Tracing.ERROR_TYPE, failure);
+            span.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, failure);
+        }
+        String clientIp = peer.getHostAddress();
+        String userId = null;
+        String upstream = null;
+        Integer upstreamStatus = null;
+        Map<String, String> annotations = Map.of();
+        if (exchange != null) {
+            clientIp = exchange.client().address().getHostAddress();
+            span.setAttribute("client.address", clientIp);
+            userId = exchange.identity().map(i -> i.subject()).orElse(null);
+            annotations = exchange.annotations();
+            annotations.forEach((k, v) -> span.setAttribute("sidegate." + k, v));
+            if (exchange.note(UpstreamAttempt.class).isPresent()) {
+                upstream = exchange.route().settings().upstreamName();
+                if (exchange.note(UpstreamAttempt.class).get() instanceof UpstreamAttempt.Responded r) {
+                    upstreamStatus = r.status();
+                }
+            }
+        } else {
+            span.setAttribute("client.address", clientIp);
+        }
+        span.end();
+        telemetry.metrics().request(route, method, status, System.nanoTime() - startNanos);
+        telemetry.accessLog().write(accessLog, new AccessLog.Entry(start, method, path, route, status, durationMs, upstream,
+                                                                   upstreamStatus, clientIp, userId, traceId,
+                                                                   annotations.get("rate_limit.decision"),
+                                                                   annotations.get("auth.result")));
+    }
+}

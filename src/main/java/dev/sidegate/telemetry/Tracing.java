@@ -1,0 +1,142 @@
+package dev.sidegate.telemetry;
+
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.propagation.TextMapGetter;
+import io.opentelemetry.context.propagation.TextMapPropagator;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
+
+/**
+ * OpenTelemetry tracing, configured by the standard {@code OTEL_*} environment variables through the SDK's
+ * autoconfigure. Without an exporter or endpoint, spans are not exported at all (no error spam from an absent
+ * collector); {@code OTEL_SDK_DISABLED=true} turns tracing off. W3C {@code traceparent}, {@code tracestate} and
+ * {@code baggage} are extracted from clients and injected into upstream requests.
+ */
+public final class Tracing implements AutoCloseable {
+    static final AttributeKey<String> METHOD = AttributeKey.stringKey("http.request.method");
+    static final AttributeKey<String> ROUTE = AttributeKey.stringKey("http.route");
+    static final AttributeKey<Long> STATUS = AttributeKey.longKey("http.response.status_code");
+    static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
+    static final AttributeKey<String> SERVER_ADDRESS = AttributeKey.stringKey("server.address");
+    static final AttributeKey<Long> SERVER_PORT = AttributeKey.longKey("server.port");
+
+    private final OpenTelemetrySdk sdk;
+    private final Tracer tracer;
+    private final TextMapPropagator propagator;
+
+    private Tracing(OpenTelemetrySdk sdk, OpenTelemetry otel) {
+        this.sdk = sdk;
+        this.tracer = otel.getTracer("dev.sidegate");
+        this.propagator = otel.getPropagators().getTextMapPropagator();
+    }
+
+    /** Autoconfigures the SDK from {@code OTEL_*} variables of the given environment. */
+    public static Tracing fromEnvironment(Map<String, String> env) {
+        Map<String, String> properties = properties(env);
+        AutoConfiguredOpenTelemetrySdk auto = AutoConfiguredOpenTelemetrySdk.builder()
+                .disableShutdownHook()
+                .addPropertiesCustomizer(config -> properties)
+                .build();
+        OpenTelemetrySdk sdk = auto.getOpenTelemetrySdk();
+        return new Tracing(sdk, sdk);
+    }
+
+    /** No tracing at all (tests of other features, tools). */
+    public static Tracing disabled() {
+        return new Tracing(null, OpenTelemetry.noop());
+    }
+
+    /**
+     * The SDK's properties: Sidegate's defaults, then every {@code OTEL_*} variable of the environment. Traces are
+     * exported only when an exporter or an OTLP endpoint is configured; OTLP goes over HTTP/protobuf; Sidegate's own
+     * metrics are on Prometheus, so OTel metrics and logs export nothing unless asked to.
+     */
+    static Map<String, String> properties(Map<String, String> env) {
+        Map<String, String> p = new HashMap<>();
+        p.put("otel.service.name", "sidegate");
+        p.put("otel.metrics.exporter", "none");
+        p.put("otel.logs.exporter", "none");
+        p.put("otel.exporter.otlp.protocol", "http/protobuf");
+        boolean endpoint = env.containsKey("OTEL_EXPORTER_OTLP_ENDPOINT") || env.containsKey("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+        p.put("otel.traces.exporter", endpoint ? "otlp" : "none");
+        env.forEach((name, value) -> {
+            if (name.startsWith("OTEL_") && value != null && !value.isBlank()) {
+                p.put(name.toLowerCase(Locale.ROOT).replace('_', '.'), value.trim());
+            }
+        });
+        return p;
+    }
+
+    /** Starts the server span for a request, continuing the client's trace when it sent one. */
+    public Span startServer(Iterable<String> headerNames, java.util.function.Function<String, String> header,
+                            String method) {
+        Context parent = propagator.extract(Context.root(), header, new TextMapGetter<>() {
+            @Override
+            public Iterable<String> keys(java.util.function.Function<String, String> carrier) {
+                return headerNames;
+            }
+
+            @Override
+            public String get(java.util.function.Function<String, String> carrier, String key) {
+                return carrier == null ? null : carrier.apply(key);
+            }
+        });
+        return tracer.spanBuilder(method)
+                .setParent(parent)
+                .setSpanKind(SpanKind.SERVER)
+                .setAttribute(METHOD, method)
+                .startSpan();
+    }
+
+    /** Starts a client span for one upstream attempt and writes its context into the outgoing headers. */
+    public Span startClient(Span server, String method, String host, int port, String urlWithoutQuery,
+                            BiConsumer<String, String> setHeader) {
+        Span span = tracer.spanBuilder(method)
+                .setParent(Context.root().with(server))
+                .setSpanKind(SpanKind.CLIENT)
+                .setAttribute(METHOD, method)
+                .setAttribute(SERVER_ADDRESS, host)
+                .setAttribute(SERVER_PORT, (long) port)
+                .setAttribute("url.full", urlWithoutQuery)
+                .startSpan();
+        propagator.inject(Context.root().with(span), setHeader, (carrier, key, value) -> carrier.accept(key, value));
+        return span;
+    }
+
+    static void status(Span span, int status, boolean serverSide) {
+        span.setAttribute(STATUS, (long) status);
+        if (status >= 500 || (!serverSide && status >= 400)) {
+            span.setAttribute(ERROR_TYPE, Integer.toString(status));
+            span.setStatus(StatusCode.ERROR);
+        }
+    }
+
+    /** Ends an upstream attempt's span with its status, or with the failure when there was no response. */
+    public static void endClient(Span span, Integer status, String failure) {
+        if (status != null) {
+            status(span, status, false);
+        } else {
+            span.setAttribute(ERROR_TYPE, failure);
+            span.setStatus(StatusCode.ERROR, failure);
+        }
+        span.end();
+    }
+
+    @Override
+    public void close() {
+        if (sdk != null) {
+            sdk.close();
+        }
+    }
+}
