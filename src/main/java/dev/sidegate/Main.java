@@ -5,9 +5,7 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 import dev.sidegate.config.ConfigException;
-import dev.sidegate.config.ConfigLoader;
 import dev.sidegate.config.Messages;
-import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.demo.Demo;
 import io.helidon.logging.common.LogConfig;
 import sun.misc.Signal;
@@ -15,6 +13,7 @@ import sun.misc.Signal;
 /**
  * Command-line entry point. {@code sidegate} runs from the environment; {@code sidegate --demo} runs the demo.
  * Exit codes: 0 after a graceful stop (SIGTERM or SIGINT), 2 for a configuration error, 1 when it cannot start.
+ * SIGHUP reloads the configuration file.
  */
 public final class Main {
     private Main() {
@@ -38,8 +37,7 @@ public final class Main {
 
         Sidegate sidegate;
         try {
-            SidegateConfig config = ConfigLoader.load(env);
-            sidegate = Sidegate.start(config);
+            sidegate = Sidegate.start(env);
         } catch (ConfigException e) {
             System.err.println("sidegate: configuration error: " + e.getMessage());
             System.exit(2);
@@ -63,6 +61,7 @@ public final class Main {
             // A handler (not a shutdown hook) so that a drained stop exits 0 instead of 143.
             Signal.handle(new Signal(signal), s -> Thread.ofPlatform().name("sidegate-shutdown").start(stop));
         }
+        Signal.handle(new Signal("HUP"), s -> Thread.ofVirtual().name("sidegate-sighup").start(() -> sidegate.reload("SIGHUP")));
         if (demoMode != null) {
             demoMode.printInstructions(sidegate.port(), sidegate.adminPort());
         }

@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
@@ -16,7 +18,12 @@ import dev.sidegate.auth.Authenticate;
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.auth.Authorize;
 import dev.sidegate.auth.StripIdentityHeaders;
+import dev.sidegate.config.ConfigException;
+import dev.sidegate.config.ConfigLoader;
+import dev.sidegate.config.ConfigWatcher;
 import dev.sidegate.config.Durations;
+import dev.sidegate.config.ReloadResult;
+import dev.sidegate.config.ReloadStatus;
 import dev.sidegate.config.Messages;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.config.SidegateConfig;
@@ -32,6 +39,7 @@ import dev.sidegate.proxy.Forwarding;
 import dev.sidegate.proxy.HeaderTimeout;
 import dev.sidegate.proxy.PassThroughEncoding;
 import dev.sidegate.proxy.PathNormalizer;
+import dev.sidegate.proxy.Resources;
 import dev.sidegate.proxy.Pipeline;
 import dev.sidegate.proxy.ProxyHandler;
 import dev.sidegate.proxy.RouteTable;
@@ -66,6 +74,10 @@ public final class Sidegate implements AutoCloseable {
     private final Shared shared;
     private final HeaderTimeout headerTimeout;
     private final AtomicBoolean stopped = new AtomicBoolean();
+    private final SidegateConfig startup;
+    private volatile Supplier<SidegateConfig> reloadSource;
+    private volatile ConfigWatcher watcher;
+    private volatile ReloadStatus reloadStatus = ReloadStatus.NONE;
 
     private Sidegate(WebServer server, WebServer admin, AtomicReference<Pipeline> pipeline, Readiness readiness,
                      Shared shared, HeaderTimeout headerTimeout) {
@@ -75,6 +87,7 @@ public final class Sidegate implements AutoCloseable {
         this.readiness = readiness;
         this.shared = shared;
         this.headerTimeout = headerTimeout;
+        this.startup = pipeline.get().config();
     }
 
     /**
@@ -82,8 +95,23 @@ public final class Sidegate implements AutoCloseable {
      *
      * @throws dev.sidegate.config.ConfigException when the configuration cannot be turned into a pipeline
      */
+    /**
+     * Loads the configuration from the environment (and the file it names), starts, and keeps the file under watch:
+     * a change, SIGHUP or {@code POST /admin/reload} applies a new configuration without a restart.
+     *
+     * @throws dev.sidegate.config.ConfigException when the configuration is invalid
+     */
+    public static Sidegate start(Map<String, String> env) {
+        SidegateConfig config = ConfigLoader.load(env);
+        Sidegate sidegate = start(config);
+        sidegate.reloadFrom(() -> ConfigLoader.load(env), config.watchFile());
+        return sidegate;
+    }
+
+    /** Starts with a fixed configuration (no reloads until {@link #reloadFrom} names a source). */
     public static Sidegate start(SidegateConfig config) {
         Shared shared = Shared.create(config);
+        Reloads reloads = new Reloads();
         AtomicReference<Pipeline> pipeline = new AtomicReference<>(pipeline(config, shared));
         Readiness readiness = new Readiness(pipeline::get);
         ServerSettings settings = config.server();
@@ -106,7 +134,8 @@ public final class Sidegate implements AutoCloseable {
             // readiness reports the drain and metrics stay scrapeable until the end.
             ensureFree(settings.adminPort(), "admin");
             ensureFree(settings.port(), "proxy");
-            admin = started(adminServer(settings, readiness, new AdminService(() -> pipeline.get().config(), shared.guards())).start(),
+            admin = started(adminServer(settings, readiness, new AdminService(() -> pipeline.get().config(), shared.guards(),
+                                                                              reloads::reload, reloads::status)).start(),
                             "admin", settings.adminPort());
             try {
                 server = started(proxy.build().start(), "proxy", settings.port());
@@ -121,22 +150,39 @@ public final class Sidegate implements AutoCloseable {
             throw e;
         }
         Sidegate sidegate = new Sidegate(server, admin, pipeline, readiness, shared, headerTimeout);
+        reloads.sidegate = sidegate;
         readiness.serving();
         LOG.log(System.Logger.Level.INFO, sidegate.describe());
         warnAboutUnenforcedRoutes(config);
         return sidegate;
     }
 
+    /** Lets the admin server, built before this Sidegate exists, reach its reloads. */
+    private static final class Reloads {
+        private volatile Sidegate sidegate;
+
+        ReloadResult reload() {
+            return sidegate == null ? new ReloadResult.Rejected("still starting") : sidegate.reload("POST /admin/reload");
+        }
+
+        ReloadStatus status() {
+            return sidegate == null ? ReloadStatus.NONE : sidegate.reloadStatus();
+        }
+    }
+
     /**
      * What outlives a configuration: pooled upstream connections, meters, circuit breakers and bulkheads. A reload
      * builds a new pipeline on the same shared parts.
      */
-    record Shared(UpstreamClients clients, Telemetry telemetry, UpstreamGuards guards) implements AutoCloseable {
+    record Shared(UpstreamClients clients, Telemetry telemetry, UpstreamGuards guards, Resources resources)
+            implements AutoCloseable {
         static Shared create(SidegateConfig config) {
             SidegateMetrics metrics = new SidegateMetrics(Metrics.globalRegistry());
             Telemetry telemetry = new Telemetry(Tracing.fromEnvironment(config.otelEnvironment()), metrics,
                                                 new AccessLog(System.out));
-            return new Shared(new UpstreamClients(), telemetry, new UpstreamGuards(metrics));
+            // Parts a reload retires stay open as long as a request may still be draining on the old pipeline.
+            Resources resources = new Resources(config.server().drainTimeout().toMillis() + 1000);
+            return new Shared(new UpstreamClients(), telemetry, new UpstreamGuards(metrics), resources);
         }
 
         SidegateMetrics metrics() {
@@ -145,6 +191,7 @@ public final class Sidegate implements AutoCloseable {
 
         @Override
         public void close() {
+            resources.close();
             clients.close();
             telemetry.close();
         }
@@ -154,15 +201,16 @@ public final class Sidegate implements AutoCloseable {
     static Pipeline pipeline(SidegateConfig config, Shared shared) {
         UpstreamClients clients = shared.clients();
         SidegateMetrics metrics = shared.metrics();
+        Resources.Build resources = shared.resources().build();
         RouteTable routes = RouteTable.create(config.routes(), config.server().paths());
         List<Stage> stages = new ArrayList<>();
         stages.add(new StripIdentityHeaders(AuthSettings.strippedHeaders(config.auth())));
-        config.auth().ifPresent(auth -> stages.add(new Authenticate(auth, metrics)));
-        config.rateLimits().ifPresent(limits -> stages.add(new RateLimitStage(limits, config.server().paths(), metrics)));
+        config.auth().ifPresent(auth -> stages.add(new Authenticate(auth, metrics, resources)));
+        config.rateLimits().ifPresent(limits -> stages.add(new RateLimitStage(limits, config.server().paths(), metrics, resources)));
         config.auth().ifPresent(auth -> stages.add(new Authorize()));
         stages.add(new Resilience(config, shared.guards(), metrics));
         stages.add(new UpstreamCall(clients, shared.telemetry()));
-        return new Pipeline(config, routes, stages);
+        return new Pipeline(config, routes, stages, resources.keys());
     }
 
     private static void proxyListener(WebServerConfig.Builder builder, ServerSettings s, HeaderTimeout headerTimeout) {
@@ -267,6 +315,104 @@ public final class Sidegate implements AutoCloseable {
         return admin.port();
     }
 
+    public ReloadStatus reloadStatus() {
+        return reloadStatus;
+    }
+
+    /** Names where reloads read the configuration from, and whether to watch the file (if any) for changes. */
+    public void reloadFrom(Supplier<SidegateConfig> source, boolean watch) {
+        this.reloadSource = source;
+        if (watch) {
+            startup.source().file().ifPresent(file -> watcher = new ConfigWatcher(file, () -> reload("file change"), 1000));
+        }
+    }
+
+    /**
+     * Builds the whole new pipeline off the request path and swaps it in atomically: each request runs entirely on
+     * the old or entirely on the new configuration. A file that does not parse or validate changes nothing.
+     */
+    public synchronized ReloadResult reload(String trigger) {
+        Supplier<SidegateConfig> source = reloadSource;
+        if (source == null || stopped.get()) {
+            return new ReloadResult.Rejected("this Sidegate has no configuration source to reload from");
+        }
+        Pipeline current = pipeline.get();
+        SidegateConfig next;
+        Pipeline built;
+        SidegateConfig loaded;
+        try {
+            loaded = source.get();
+            if (loaded.source().version().equals(current.config().source().version())) {
+                return new ReloadResult.Unchanged(loaded.source().version());
+            }
+            next = loaded.withServer(startup.server());
+            built = pipeline(next, shared);
+        } catch (ConfigException e) {
+            shared.resources().keepOnly(current.resources());
+            reloadStatus = new ReloadStatus(Instant.now(), e.getMessage(), reloadStatus.restartRequired());
+            shared.metrics().configReload("rejected");
+            LOG.log(System.Logger.Level.WARNING, "configuration reload (" + trigger + ") rejected, version "
+                    + current.config().source().version() + " stays in force: " + e.getMessage());
+            return new ReloadResult.Rejected(e.getMessage());
+        }
+        List<String> restart = startupOnlyChanges(startup, loaded);
+        pipeline.set(built);
+        shared.resources().keepOnly(built.resources());
+        current.close();
+        reloadStatus = new ReloadStatus(reloadStatus.rejectedAt(), reloadStatus.rejectedReason(), restart);
+        shared.metrics().configReload("ok");
+        LOG.log(System.Logger.Level.INFO, "configuration reloaded (" + trigger + "): version " + current.config().source().version()
+                + " -> " + next.source().version() + ", routes=" + (next.routesDeclared() ? next.routes().size() : "all-to-upstream")
+                + " stages=" + String.join(",", built.stages().stream().map(Stage::name).toList()));
+        if (!restart.isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "changed settings that apply at startup only, in force after a restart: "
+                    + String.join(", ", restart));
+        }
+        return new ReloadResult.Applied(next.source().version(), restart);
+    }
+
+    /** Startup-only settings (listeners, TLS, tracing) whose value in the source differs from the running one. */
+    private static List<String> startupOnlyChanges(SidegateConfig running, SidegateConfig file) {
+        ServerSettings a = running.server();
+        ServerSettings b = file.server();
+        List<String> changed = new ArrayList<>();
+        if (a.port() != b.port()) {
+            changed.add("server.port");
+        }
+        if (a.adminPort() != b.adminPort()) {
+            changed.add("server.admin_port");
+        }
+        if (!a.tls().equals(b.tls())) {
+            changed.add("server.tls");
+        }
+        if (!a.drainTimeout().equals(b.drainTimeout())) {
+            changed.add("server.drain_timeout");
+        }
+        if (!a.headerTimeout().equals(b.headerTimeout())) {
+            changed.add("server.header_timeout");
+        }
+        if (!a.idleTimeout().equals(b.idleTimeout())) {
+            changed.add("server.idle_timeout");
+        }
+        if (a.maxHeaderSize() != b.maxHeaderSize()) {
+            changed.add("server.max_header_size");
+        }
+        if (a.maxRequestLine() != b.maxRequestLine()) {
+            changed.add("server.max_request_line");
+        }
+        if (!a.trustedProxies().stream().map(Object::toString).toList()
+                .equals(b.trustedProxies().stream().map(Object::toString).toList())) {
+            changed.add("server.trusted_proxies");
+        }
+        if (!a.paths().equals(b.paths())) {
+            changed.add("server.paths");
+        }
+        if (!running.otelEnvironment().equals(file.otelEnvironment())) {
+            changed.add("OTEL_*");
+        }
+        return changed;
+    }
+
     public SidegateConfig config() {
         return pipeline.get().config();
     }
@@ -285,6 +431,9 @@ public final class Sidegate implements AutoCloseable {
             return;
         }
         readiness.draining();
+        if (watcher != null) {
+            watcher.close();
+        }
         Duration drain = config().server().drainTimeout();
         LOG.log(System.Logger.Level.INFO, "draining: no new connections, in-flight requests have up to "
                 + Durations.format(drain));

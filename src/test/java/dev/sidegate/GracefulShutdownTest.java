@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /** SIGTERM drains: no new connections, readiness false, in-flight requests finish within the drain timeout. */
-class GracefulShutdownTest {
+public class GracefulShutdownTest {
 
     @Test
     void inFlightRequestsFinishWhileReadinessTurnsFalseAndNewConnectionsAreRefused() throws Exception {
@@ -116,7 +116,7 @@ class GracefulShutdownTest {
         }
     }
 
-    static Process startSidegate(Map<String, String> env) throws IOException {
+    public static Process startSidegate(Map<String, String> env) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName())
                 .redirectErrorStream(true);
@@ -128,7 +128,7 @@ class GracefulShutdownTest {
     }
 
     /** Reads the process output until the startup line and returns the proxy port it names. */
-    static int awaitStartupPort(Process process) throws IOException {
+    public static int awaitStartupPort(Process process) throws IOException {
         Pattern started = Pattern.compile("sidegate started: proxy=https?://[^:]+:(\\d+)");
         BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         String line;

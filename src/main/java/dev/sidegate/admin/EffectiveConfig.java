@@ -14,6 +14,7 @@ import dev.sidegate.ratelimit.Limit;
 import dev.sidegate.resilience.BreakerSettings;
 import dev.sidegate.resilience.UpstreamSettings;
 import dev.sidegate.ratelimit.RateLimitSettings;
+import dev.sidegate.config.ReloadStatus;
 import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.config.SidegateConfig;
@@ -29,13 +30,18 @@ final class EffectiveConfig {
     private EffectiveConfig() {
     }
 
-    static byte[] render(SidegateConfig config) {
+    static byte[] render(SidegateConfig config, ReloadStatus reload) {
         Map<String, Object> root = new LinkedHashMap<>();
         Map<String, Object> source = new LinkedHashMap<>();
         source.put("file", config.source().file().map(Object::toString).orElse(null));
         source.put("version", config.source().version());
         source.put("loaded_at", config.source().loadedAt().toString());
         root.put("source", source);
+        Map<String, Object> reloads = new LinkedHashMap<>();
+        reloads.put("last_rejected_at", reload.rejectedAt() == null ? null : reload.rejectedAt().toString());
+        reloads.put("last_rejected_reason", reload.rejectedReason());
+        reloads.put("restart_required", reload.restartRequired());
+        root.put("reload", reloads);
         root.put("server", server(config.server()));
         root.put("upstream", config.defaultUpstream().toString());
         root.put("routes_declared", config.routesDeclared());

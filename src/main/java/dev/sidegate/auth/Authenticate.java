@@ -10,6 +10,7 @@ import dev.sidegate.proxy.Problem;
 import dev.sidegate.proxy.ProxyRequest;
 import dev.sidegate.proxy.ProxyResponse;
 import dev.sidegate.proxy.ReadinessCheck;
+import dev.sidegate.proxy.Resources;
 import dev.sidegate.proxy.Stage;
 import dev.sidegate.telemetry.SidegateMetrics;
 
@@ -18,16 +19,20 @@ import dev.sidegate.telemetry.SidegateMetrics;
  * added), or rejected. It never answers itself; {@link Authorize} enforces the decision after rate limiting.
  * The bearer {@code Authorization} header is removed before forwarding unless {@code forward_authorization} is set.
  */
-public final class Authenticate implements Stage, ReadinessCheck, AutoCloseable {
+public final class Authenticate implements Stage, ReadinessCheck {
     private static final String REALM = "Bearer realm=\"sidegate\"";
 
     private final AuthSettings settings;
     private final TokenVerifier verifier;
     private final SidegateMetrics metrics;
 
-    public Authenticate(AuthSettings settings, SidegateMetrics metrics) {
+    /** @param resources where the JWKS cache lives, so a reload with the same JWKS settings keeps it */
+    public Authenticate(AuthSettings settings, SidegateMetrics metrics, Resources.Build resources) {
         this.settings = settings;
-        this.verifier = new TokenVerifier(settings);
+        RemoteKeys remote = settings.keys() instanceof AuthSettings.Jwks jwks
+                ? resources.get(jwks, () -> new RemoteKeys(jwks))
+                : null;
+        this.verifier = new TokenVerifier(settings, remote);
         this.metrics = metrics;
     }
 
@@ -115,10 +120,5 @@ public final class Authenticate implements Stage, ReadinessCheck, AutoCloseable 
     @Override
     public Status readiness() {
         return verifier.readiness();
-    }
-
-    @Override
-    public void close() {
-        verifier.close();
     }
 }

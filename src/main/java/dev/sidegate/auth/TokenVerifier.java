@@ -1,6 +1,5 @@
 package dev.sidegate.auth;
 
-import java.net.MalformedURLException;
 import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
@@ -12,36 +11,29 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
-import com.nimbusds.jose.jwk.JWKMatcher;
-import com.nimbusds.jose.jwk.JWKSelector;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.OctetSequenceKey;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
 import com.nimbusds.jose.jwk.source.JWKSource;
-import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.jwk.source.RateLimitReachedException;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.JWSKeySelector;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.proc.BadJWTException;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import com.nimbusds.jwt.proc.ExpiredJWTException;
-import dev.sidegate.config.ConfigException;
-import dev.sidegate.config.Messages;
 import dev.sidegate.proxy.Identity;
 import dev.sidegate.proxy.ReadinessCheck;
 
@@ -50,7 +42,7 @@ import dev.sidegate.proxy.ReadinessCheck;
  * {@code exp} (required), {@code nbf}, {@code iss} and {@code aud} with clock skew, then the claims become an
  * {@link Identity} and identity headers. Verified tokens are cached until they expire.
  */
-final class TokenVerifier implements ReadinessCheck, AutoCloseable {
+final class TokenVerifier implements ReadinessCheck {
     private static final System.Logger LOG = System.getLogger(TokenVerifier.class.getName());
     static final Set<JWSAlgorithm> ASYMMETRIC = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
                                                         JWSAlgorithm.PS256, JWSAlgorithm.ES256, JWSAlgorithm.ES384);
@@ -61,10 +53,7 @@ final class TokenVerifier implements ReadinessCheck, AutoCloseable {
     private final DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
     private final JWKSource<SecurityContext> keys;
     private final VerifiedTokenCache cache;
-    private final boolean remoteKeys;
-    private final AtomicBoolean keysLoaded = new AtomicBoolean();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile String keysDetail = "not fetched yet";
+    private final RemoteKeys remote;
 
     /** The outcome of verifying one token. */
     sealed interface Result permits Verified, Invalid, KeysUnavailable {
@@ -91,26 +80,25 @@ final class TokenVerifier implements ReadinessCheck, AutoCloseable {
     record KeysUnavailable() implements Result {
     }
 
-    TokenVerifier(AuthSettings settings) {
+    /** @param remote the shared JWKS keys, when the key source is a JWKS URL */
+    TokenVerifier(AuthSettings settings, RemoteKeys remote) {
         this.settings = settings;
+        this.remote = remote;
         this.cache = new VerifiedTokenCache(settings.cacheSize());
         switch (settings.keys()) {
             case AuthSettings.Jwks jwks -> {
-                keys = remoteJwks(jwks);
-                remoteKeys = true;
+                keys = remote.source();
                 processor.setJWSKeySelector(new JWSVerificationKeySelector<>(ASYMMETRIC, keys));
             }
             case AuthSettings.PublicKeyFile file -> {
                 JWK key = PemPublicKeys.read("auth.public_key", file.file());
                 keys = new ImmutableJWKSet<>(new JWKSet(key));
-                remoteKeys = false;
                 processor.setJWSKeySelector(singleKey(key, ASYMMETRIC));
             }
             case AuthSettings.HmacSecret hmac -> {
                 OctetSequenceKey key = new OctetSequenceKey.Builder(
                         hmac.secret().getBytes(java.nio.charset.StandardCharsets.UTF_8)).build();
                 keys = new ImmutableJWKSet<>(new JWKSet(key));
-                remoteKeys = false;
                 processor.setJWSKeySelector(singleKey(key, SYMMETRIC));
                 LOG.log(System.Logger.Level.WARNING, "auth uses a shared HMAC secret (SIDEGATE_JWT_HMAC_SECRET): "
                         + "for development only");
@@ -123,12 +111,6 @@ final class TokenVerifier implements ReadinessCheck, AutoCloseable {
                 null);
         claims.setMaxClockSkew((int) settings.clockSkew().toSeconds());
         processor.setJWTClaimsSetVerifier(claims);
-        if (remoteKeys) {
-            fetchKeysUntilLoaded();
-        } else {
-            keysLoaded.set(true);
-            keysDetail = "static key";
-        }
     }
 
     /**
@@ -165,63 +147,6 @@ final class TokenVerifier implements ReadinessCheck, AutoCloseable {
         return JWSAlgorithm.ES384.equals(alg) ? com.nimbusds.jose.jwk.Curve.P_384 : com.nimbusds.jose.jwk.Curve.P_256;
     }
 
-    private static JWKSource<SecurityContext> remoteJwks(AuthSettings.Jwks jwks) {
-        long ttl = jwks.cacheTtl().toMillis();
-        java.net.URL url;
-        try {
-            url = jwks.url().toURL();
-        } catch (MalformedURLException | IllegalArgumentException e) {
-            throw new ConfigException("auth.jwks_url", "malformed URL " + jwks.url() + ": " + Messages.oneLine(e));
-        }
-        // Nimbus requires refresh-ahead time + refresh timeout <= time-to-live; short TTLs get proportionate values.
-        return JWKSourceBuilder.<SecurityContext>create(url, new DefaultResourceRetriever(2000, 2000, 512 * 1024))
-                .cache(ttl, Math.min(15_000, ttl / 4))
-                .refreshAheadCache(Math.min(30_000, ttl / 5), false)
-                .rateLimited(jwks.refreshMinInterval().toMillis())
-                .outageTolerant(true)
-                .retrying(true)
-                .build();
-    }
-
-    /** Fetches the JWKS once now; until it succeeds, readiness is false and a background thread keeps trying. */
-    private void fetchKeysUntilLoaded() {
-        if (tryFetch()) {
-            return;
-        }
-        LOG.log(System.Logger.Level.WARNING, "JWKS " + url() + " not available yet (" + keysDetail
-                + "); readiness stays false until it is");
-        Thread.ofVirtual().name("sidegate-jwks-fetch").start(() -> {
-            long delay = 500;
-            while (!closed.get() && !keysLoaded.get()) {
-                java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(delay));
-                if (tryFetch()) {
-                    LOG.log(System.Logger.Level.INFO, "JWKS " + url() + " loaded");
-                    return;
-                }
-                delay = Math.min(delay * 2, 15_000);
-            }
-        });
-    }
-
-    private boolean tryFetch() {
-        try {
-            int count = keys.get(new JWKSelector(new JWKMatcher.Builder().build()), null).size();
-            keysLoaded.set(true);
-            keysDetail = "loaded";
-            if (count == 0) {
-                keysDetail = "loaded, but the key set is empty";
-            }
-            return true;
-        } catch (KeySourceException e) {
-            keysDetail = "unavailable: " + Messages.oneLine(e);
-            return false;
-        }
-    }
-
-    private String url() {
-        return settings.keys() instanceof AuthSettings.Jwks j ? j.url().toString() : "";
-    }
-
     Result verify(String token) {
         Instant now = Instant.now();
         Optional<Verified> cached = cache.get(token, now);
@@ -239,7 +164,7 @@ final class TokenVerifier implements ReadinessCheck, AutoCloseable {
         } catch (RateLimitReachedException e) {
             return new Invalid("no key matches the token's key id");
         } catch (KeySourceException e) {
-            return keysLoaded.get() ? new Invalid("no key matches the token's key id") : new KeysUnavailable();
+            return remote == null || remote.loaded() ? new Invalid("no key matches the token's key id") : new KeysUnavailable();
         } catch (BadJOSEException e) {
             return new Invalid(describe(e, token));
         } catch (JOSEException | RuntimeException e) {
@@ -365,15 +290,7 @@ final class TokenVerifier implements ReadinessCheck, AutoCloseable {
 
     @Override
     public Status readiness() {
-        return new Status(remoteKeys ? "jwks" : "auth keys", keysLoaded.get(), keysDetail);
+        return remote == null ? new Status("auth keys", true, "static key") : new Status("jwks", remote.loaded(), remote.detail());
     }
 
-    boolean remoteKeys() {
-        return remoteKeys;
-    }
-
-    @Override
-    public void close() {
-        closed.set(true);
-    }
 }

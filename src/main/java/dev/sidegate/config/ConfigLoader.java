@@ -43,6 +43,7 @@ public final class ConfigLoader {
     public static final String ENV_TLS_KEY = "SIDEGATE_TLS_KEY";
     public static final String ENV_DRAIN_TIMEOUT = "SIDEGATE_DRAIN_TIMEOUT";
     public static final String ENV_TRUSTED_PROXIES = "SIDEGATE_TRUSTED_PROXIES";
+    public static final String ENV_CONFIG_WATCH = "SIDEGATE_CONFIG_WATCH";
 
     static final int DEFAULT_PORT = 8000;
     static final int DEFAULT_ADMIN_PORT = 9901;
@@ -97,6 +98,7 @@ public final class ConfigLoader {
         String version = file.isEmpty() ? "none" : sha256(bytes).substring(0, 12);
         return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, upstreams, auth, rateLimits, accessLog,
                                   env.otel(),
+                                  env.get(ENV_CONFIG_WATCH).map(v -> ConfigView.parseBoolean(ENV_CONFIG_WATCH, v)).orElse(true),
                                   new SidegateConfig.Source(file, version, Instant.now()));
     }
 

@@ -24,6 +24,7 @@ import dev.sidegate.telemetry.AccessLogSettings;
  * @param rateLimits      rate limits, when {@code rate_limits} is configured
  * @param accessLog       the {@code access_log} section
  * @param otelEnvironment the {@code OTEL_*} environment variables, for the OpenTelemetry SDK (startup only)
+ * @param watchFile       {@code SIDEGATE_CONFIG_WATCH}: reload when the file changes (startup only)
  * @param source          where this configuration came from
  */
 public record SidegateConfig(ServerSettings server,
@@ -35,12 +36,19 @@ public record SidegateConfig(ServerSettings server,
                              Optional<RateLimitSettings> rateLimits,
                              AccessLogSettings accessLog,
                              Map<String, String> otelEnvironment,
+                             boolean watchFile,
                              Source source) {
 
     public SidegateConfig {
         routes = List.copyOf(routes);
         upstreams = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(upstreams));
         otelEnvironment = Map.copyOf(otelEnvironment);
+    }
+
+    /** The same configuration with other listener settings (a reload keeps the startup ones). */
+    public SidegateConfig withServer(ServerSettings startupServer) {
+        return new SidegateConfig(startupServer, defaultUpstream, routes, routesDeclared, upstreams, auth, rateLimits,
+                                  accessLog, otelEnvironment, watchFile, source);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.sidegate.proxy;
 
 import java.util.List;
+import java.util.Set;
 
 import dev.sidegate.config.Messages;
 import dev.sidegate.config.SidegateConfig;
@@ -15,19 +16,27 @@ public final class Pipeline implements AutoCloseable {
     private final SidegateConfig config;
     private final RouteTable routes;
     private final List<Stage> stages;
+    private final Set<Object> resources;
 
     /**
-     * @param config the configuration this pipeline was built from
-     * @param routes the route table
-     * @param stages the stages in order; the last one answers without calling the chain (the upstream call)
+     * @param config    the configuration this pipeline was built from
+     * @param routes    the route table
+     * @param stages    the stages in order; the last one answers without calling the chain (the upstream call)
+     * @param resources keys of the shared {@link Resources} its stages use
      */
-    public Pipeline(SidegateConfig config, RouteTable routes, List<Stage> stages) {
+    public Pipeline(SidegateConfig config, RouteTable routes, List<Stage> stages, Set<Object> resources) {
         if (stages.isEmpty()) {
             throw new IllegalArgumentException("a pipeline needs at least its final stage");
         }
         this.config = config;
         this.routes = routes;
         this.stages = List.copyOf(stages);
+        this.resources = Set.copyOf(resources);
+    }
+
+    /** Keys of the shared parts this pipeline uses. */
+    public Set<Object> resources() {
+        return resources;
     }
 
     public SidegateConfig config() {

@@ -64,9 +64,4 @@ final class DenyCache implements RateLimiter {
         }
         return sb.toString();
     }
-
-    @Override
-    public void close() {
-        limiter.close();
-    }
 }

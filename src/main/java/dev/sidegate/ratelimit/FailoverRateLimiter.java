@@ -17,15 +17,13 @@ final class FailoverRateLimiter implements RateLimiter {
     private static final System.Logger LOG = System.getLogger(FailoverRateLimiter.class.getName());
 
     private final RateLimiter shared;
-    private final AutoCloseable connection;
     private final FailureMode mode;
     private final LocalRateLimiter local;
     private final CircuitBreaker breaker;
     private volatile String lastFailure = "";
 
-    FailoverRateLimiter(RateLimiter shared, AutoCloseable connection, FailureMode mode, long localShare, Duration timeout) {
+    FailoverRateLimiter(RateLimiter shared, FailureMode mode, long localShare, Duration timeout) {
         this.shared = shared;
-        this.connection = connection;
         this.mode = mode;
         this.local = new LocalRateLimiter(localShare);
         this.breaker = CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
@@ -102,11 +100,6 @@ final class FailoverRateLimiter implements RateLimiter {
     @Override
     public void close() {
         local.close();
-        try {
-            connection.close();
-        } catch (Exception e) {
-            LOG.log(System.Logger.Level.DEBUG, "closing the shared limiter", e);
-        }
     }
 
     /** Marks a decision the shared limiter could not make, for the breaker's statistics. */

@@ -20,6 +20,7 @@ import dev.sidegate.proxy.Problem;
 import dev.sidegate.proxy.ProxyRequest;
 import dev.sidegate.proxy.ProxyResponse;
 import dev.sidegate.proxy.ReadinessCheck;
+import dev.sidegate.proxy.Resources;
 import dev.sidegate.proxy.Stage;
 import dev.sidegate.proxy.RouteTable;
 import dev.sidegate.telemetry.SidegateMetrics;
@@ -30,7 +31,7 @@ import dev.sidegate.telemetry.SidegateMetrics;
  * configured), else the client IP; requests whose token was rejected are limited by IP, so token-guessing floods are
  * throttled too. Responses on limited routes carry the IETF {@code RateLimit-Policy} and {@code RateLimit} fields.
  */
-public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseable {
+public final class RateLimitStage implements Stage, ReadinessCheck {
     private static final System.Logger LOG = System.getLogger(RateLimitStage.class.getName());
     public static final String QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded";
 
@@ -41,22 +42,28 @@ public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseabl
 
     private final SidegateMetrics metrics;
 
-    public RateLimitStage(RateLimitSettings settings, ServerSettings.PathPolicy paths, SidegateMetrics metrics) {
+    /**
+     * @param resources where the Redis connection, its breaker and the in-process buckets live, so that a reload with
+     *                  the same settings keeps them (and the bucket counts)
+     */
+    public RateLimitStage(RateLimitSettings settings, ServerSettings.PathPolicy paths, SidegateMetrics metrics,
+                          Resources.Build resources) {
         this.settings = settings;
         this.metrics = metrics;
         this.routeLimitsLongestFirst = validatedRoutes(settings.routes(), paths);
         if (settings.redis().isPresent()) {
             RedisSettings redis = settings.redis().get();
-            RedisConnector connector = new RedisConnector(redis);
-            this.failover = new FailoverRateLimiter(new RedisRateLimiter(connector, metrics), connector, settings.onRedisFailure(),
-                                                    settings.localShare(), redis.timeout());
+            RedisConnector connector = resources.get(redis, () -> new RedisConnector(redis));
+            this.failover = resources.get(new FailoverKey(redis, settings.onRedisFailure(), settings.localShare()),
+                    () -> new FailoverRateLimiter(new RedisRateLimiter(connector, metrics), settings.onRedisFailure(),
+                                                  settings.localShare(), redis.timeout()));
             this.limiter = new DenyCache(failover);
             metrics.redisDegraded(failover::degraded);
         } else {
             LOG.log(System.Logger.Level.WARNING, "rate limits are per instance, not shared: set " + RateLimitSettings.ENV_REDIS_URL
                     + " so that every instance enforces the same limits");
             this.failover = null;
-            this.limiter = new DenyCache(new LocalRateLimiter(1));
+            this.limiter = new DenyCache(resources.get(LocalRateLimiter.class, () -> new LocalRateLimiter(1)));
         }
     }
 
@@ -193,8 +200,7 @@ public final class RateLimitStage implements Stage, ReadinessCheck, AutoCloseabl
         return new Status("rate_limits", true, failover == null ? "local only (no Redis)" : failover.state());
     }
 
-    @Override
-    public void close() {
-        limiter.close();
+    /** The key of the shared limiter and its breaker: same Redis, policy and share, same state. */
+    private record FailoverKey(RedisSettings redis, FailureMode mode, long share) {
     }
 }

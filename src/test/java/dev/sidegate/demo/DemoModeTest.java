@@ -11,7 +11,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import dev.sidegate.Sidegate;
-import dev.sidegate.config.ConfigLoader;
 import dev.sidegate.testing.SidegateFixture;
 import org.junit.jupiter.api.Test;
 
@@ -35,7 +34,7 @@ class DemoModeTest {
     void theInstructionsWorkAsPrinted() throws Exception {
         Map<String, String> env = new HashMap<>(Map.of("SIDEGATE_PORT", "0", "SIDEGATE_ADMIN_PORT", "0"));
         try (Demo demo = Demo.start(env)) {
-            Sidegate sidegate = Sidegate.start(ConfigLoader.load(demo.environment()));
+            Sidegate sidegate = Sidegate.start(demo.environment());
             try {
                 String text = demo.instructions(sidegate.port(), sidegate.adminPort());
                 Map<String, String> shell = new HashMap<>();

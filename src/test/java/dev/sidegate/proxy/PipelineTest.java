@@ -36,9 +36,9 @@ class PipelineTest {
                                                    Duration.ofSeconds(1), 1024, 1024, List.of(),
                                                    new ServerSettings.PathPolicy(true, true));
         SidegateConfig config = new SidegateConfig(server, ROUTE.upstream(), List.of(ROUTE), false, java.util.Map.of(), Optional.empty(), Optional.empty(),
-                                                   dev.sidegate.telemetry.AccessLogSettings.DEFAULT, java.util.Map.of(),
+                                                   dev.sidegate.telemetry.AccessLogSettings.DEFAULT, java.util.Map.of(), false,
                                                    new SidegateConfig.Source(Optional.empty(), "none", Instant.now()));
-        return new Pipeline(config, RouteTable.create(config.routes(), server.paths()), stages);
+        return new Pipeline(config, RouteTable.create(config.routes(), server.paths()), stages, java.util.Set.of());
     }
 
     private static final Stage ECHO_PATH = (request, chain) -> new ProxyResponse(

@@ -17,10 +17,15 @@ public final class Await {
     }
 
     public static void until(BooleanSupplier condition, String what) {
-        Instant deadline = Instant.now().plus(DEADLINE);
+        until(condition, what, DEADLINE);
+    }
+
+    /** With a deadline of its own, for a bound the contract promises (e.g. a reload within 5 seconds). */
+    public static void until(BooleanSupplier condition, String what, Duration limit) {
+        Instant deadline = Instant.now().plus(limit);
         while (!condition.getAsBoolean()) {
             if (Instant.now().isAfter(deadline)) {
-                fail("timed out after " + DEADLINE.toSeconds() + "s waiting until " + what);
+                fail("timed out after " + limit.toMillis() + "ms waiting until " + what);
             }
             LockSupport.parkNanos(POLL_NANOS);
         }

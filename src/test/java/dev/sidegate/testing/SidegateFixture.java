@@ -13,7 +13,6 @@ import java.util.HashMap;
 import java.util.Map;
 
 import dev.sidegate.Sidegate;
-import dev.sidegate.config.ConfigLoader;
 
 /**
  * A real Sidegate on random ports, configured like production: an environment map and, optionally, a YAML file.
@@ -45,7 +44,7 @@ public final class SidegateFixture implements AutoCloseable {
             effective.put("SIDEGATE_CONFIG", file.toString());
         }
         effective.putAll(env);
-        return new SidegateFixture(Sidegate.start(ConfigLoader.load(effective)), file);
+        return new SidegateFixture(Sidegate.start(effective), file);
     }
 
     public static Path writeTemp(String yaml) {
@@ -57,6 +56,11 @@ public final class SidegateFixture implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The configuration file (null when started without one). */
+    public java.nio.file.Path configFile() {
+        return configFile;
     }
 
     public Sidegate sidegate() {
