@@ -6,6 +6,7 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -25,6 +26,9 @@ import dev.sidegate.config.Durations;
 import dev.sidegate.config.ReloadResult;
 import dev.sidegate.config.ReloadStatus;
 import dev.sidegate.config.Messages;
+import dev.sidegate.config.RouteSettings;
+import dev.sidegate.plugin.Plugins;
+import dev.sidegate.transform.TransformStage;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.ErrorPages;
@@ -112,7 +116,13 @@ public final class Sidegate implements AutoCloseable {
     public static Sidegate start(SidegateConfig config) {
         Shared shared = Shared.create(config);
         Reloads reloads = new Reloads();
-        AtomicReference<Pipeline> pipeline = new AtomicReference<>(pipeline(config, shared));
+        AtomicReference<Pipeline> pipeline;
+        try {
+            pipeline = new AtomicReference<>(pipeline(config, shared));
+        } catch (RuntimeException e) {
+            shared.close();
+            throw e;
+        }
         Readiness readiness = new Readiness(pipeline::get);
         ServerSettings settings = config.server();
         HeaderTimeout headerTimeout = new HeaderTimeout(settings.headerTimeout());
@@ -174,15 +184,16 @@ public final class Sidegate implements AutoCloseable {
      * What outlives a configuration: pooled upstream connections, meters, circuit breakers and bulkheads. A reload
      * builds a new pipeline on the same shared parts.
      */
-    record Shared(UpstreamClients clients, Telemetry telemetry, UpstreamGuards guards, Resources resources)
+    record Shared(UpstreamClients clients, Telemetry telemetry, UpstreamGuards guards, Resources resources, Plugins plugins)
             implements AutoCloseable {
         static Shared create(SidegateConfig config) {
+            Plugins plugins = Plugins.load(config.pluginsDir());
             SidegateMetrics metrics = new SidegateMetrics(Metrics.globalRegistry());
             Telemetry telemetry = new Telemetry(Tracing.fromEnvironment(config.otelEnvironment()), metrics,
                                                 new AccessLog(System.out));
             // Parts a reload retires stay open as long as a request may still be draining on the old pipeline.
             Resources resources = new Resources(config.server().drainTimeout().toMillis() + 1000);
-            return new Shared(new UpstreamClients(), telemetry, new UpstreamGuards(metrics), resources);
+            return new Shared(new UpstreamClients(), telemetry, new UpstreamGuards(metrics), resources, plugins);
         }
 
         SidegateMetrics metrics() {
@@ -194,6 +205,7 @@ public final class Sidegate implements AutoCloseable {
             resources.close();
             clients.close();
             telemetry.close();
+            plugins.close();
         }
     }
 
@@ -208,9 +220,24 @@ public final class Sidegate implements AutoCloseable {
         config.auth().ifPresent(auth -> stages.add(new Authenticate(auth, metrics, resources)));
         config.rateLimits().ifPresent(limits -> stages.add(new RateLimitStage(limits, config.server().paths(), metrics, resources)));
         config.auth().ifPresent(auth -> stages.add(new Authorize()));
-        stages.add(new Resilience(config, shared.guards(), metrics));
-        stages.add(new UpstreamCall(clients, shared.telemetry()));
-        return new Pipeline(config, routes, stages, resources.keys());
+        if (config.routes().stream().anyMatch(r -> r.transform().isPresent())) {
+            stages.add(new TransformStage());
+        }
+        List<Stage> toUpstream = List.of(new Resilience(config, shared.guards(), metrics),
+                                         new UpstreamCall(clients, shared.telemetry()));
+        // A route's plugins run after its declarative request transform and before the breaker, so they see the
+        // request as it will go upstream and the response as the upstream sent it.
+        Map<RouteSettings, List<Stage>> withPlugins = new IdentityHashMap<>();
+        for (RouteSettings route : config.routes()) {
+            if (!route.plugins().isEmpty()) {
+                List<Stage> own = new ArrayList<>(stages);
+                own.addAll(shared.plugins().stagesFor(route));
+                own.addAll(toUpstream);
+                withPlugins.put(route, own);
+            }
+        }
+        stages.addAll(toUpstream);
+        return new Pipeline(config, routes, stages, withPlugins, resources.keys());
     }
 
     private static void proxyListener(WebServerConfig.Builder builder, ServerSettings s, HeaderTimeout headerTimeout) {

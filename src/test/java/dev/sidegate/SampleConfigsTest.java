@@ -1,5 +1,7 @@
 package dev.sidegate;
 
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -10,13 +12,36 @@ import dev.sidegate.config.ConfigLoader;
 import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.Pipeline;
 import dev.sidegate.proxy.UpstreamClients;
+import dev.sidegate.testing.SidegateFixture;
+import dev.sidegate.testing.TestUpstream;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The configurations users copy from must load and build a pipeline. */
 class SampleConfigsTest {
+
+    @Test
+    void theSampleConfigsV1OrdersRouteDoesTheSeedsRewrite() throws Exception {
+        try (TestUpstream upstream = TestUpstream.start();
+             SidegateFixture sidegate = SidegateFixture.start(Files.readString(Path.of("sidecar-config/sidegate.yaml")),
+                                                              Map.of("SIDEGATE_UPSTREAM", upstream.url(),
+                                                                     "SIDEGATE_PORT", "0", "SIDEGATE_ADMIN_PORT", "0"))) {
+            HttpResponse<String> response = SidegateFixture.send(HttpRequest.newBuilder(sidegate.uri("/api/v1/orders"))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"customer_id\": \"c1\", \"items\": [{\"product_id\": \"p1\", \"qty\": 2}]}"))
+                    .build());
+            assertEquals(200, response.statusCode(), response.body());
+            String v2 = "{\"customer\":{\"id\":\"c1\"},\"line_items\":[{\"product_id\":\"p1\",\"quantity\":2}],"
+                    + "\"metadata\":{\"api_version\":\"v1\"}}";
+            assertEquals("/api/v2/orders", upstream.last().rawPath());
+            assertEquals(v2, upstream.last().body());
+            assertEquals(String.valueOf(v2.length()), upstream.last().header("Content-Length").orElseThrow());
+        }
+    }
 
     @Test
     void everyConfigUnderSidecarConfigLoadsAndBuildsAPipeline() throws Exception {

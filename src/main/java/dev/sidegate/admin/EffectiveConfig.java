@@ -18,6 +18,7 @@ import dev.sidegate.config.ReloadStatus;
 import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.transform.TransformSettings;
 
 /**
  * The effective configuration as JSON for {@code GET /admin/config}: every value Sidegate uses, after environment
@@ -164,6 +165,42 @@ final class EffectiveConfig {
         m.put("public", r.publicRoute());
         m.put("permission", r.permission().orElse(null));
         m.put("preserve_host", r.preserveHost());
+        m.put("transform", r.transform().map(EffectiveConfig::transform).orElse(null));
+        // Plugin config blocks are the plugin's to interpret and may hold credentials: names only.
+        m.put("plugins", r.plugins().stream().map(p -> p.name()).toList());
+        return m;
+    }
+
+    private static Map<String, Object> transform(TransformSettings t) {
+        Map<String, Object> request = new LinkedHashMap<>();
+        request.put("headers", headers(t.request().headers()));
+        request.put("path", t.request().path().map(p -> switch (p) {
+            case TransformSettings.Prefix prefix -> "replace_prefix " + prefix.from() + " -> " + prefix.to();
+            case TransformSettings.Regex regex -> "regex " + regex.pattern().pattern() + " -> " + regex.replacement();
+        }).orElse(null));
+        request.put("query", Map.of("add", List.copyOf(t.request().query().add().keySet()), "remove", t.request().query().remove()));
+        request.put("body", t.request().body().map(TransformSettings.Jq::source).orElse(null));
+        Map<String, Object> response = new LinkedHashMap<>();
+        Map<String, Integer> status = new LinkedHashMap<>();
+        t.response().status().forEach((from, to) -> status.put(String.valueOf(from), to));
+        response.put("status", status);
+        response.put("headers", headers(t.response().headers()));
+        response.put("body", t.response().body().map(TransformSettings.Jq::source).orElse(null));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("max_body_bytes", t.maxBodyBytes());
+        m.put("non_json", t.passNonJson() ? "pass" : "reject");
+        m.put("request", request);
+        m.put("response", response);
+        return m;
+    }
+
+    /** Header names only: values set by configuration may be credentials for the upstream. */
+    private static Map<String, Object> headers(TransformSettings.HeaderEdits edits) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("remove", edits.remove());
+        m.put("rename", edits.rename());
+        m.put("set", List.copyOf(edits.set().keySet()));
+        m.put("add", List.copyOf(edits.add().keySet()));
         return m;
     }
 }

@@ -21,10 +21,13 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 import dev.sidegate.auth.AuthSettings;
+import dev.sidegate.plugin.PluginSpec;
+import dev.sidegate.plugin.Plugins;
 import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.resilience.RetrySettings;
 import dev.sidegate.resilience.UpstreamSettings;
 import dev.sidegate.telemetry.AccessLogSettings;
+import dev.sidegate.transform.TransformSettings;
 import io.helidon.common.media.type.MediaTypes;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -82,9 +85,8 @@ public final class ConfigLoader {
         boolean routesDeclared = root.get("routes").exists();
         List<RouteSettings> routes = routesDeclared
                 ? routes(root.sections("routes"), upstreams)
-                : List.of(new RouteSettings("/", Set.of(), defaultUpstream, UpstreamSettings.DEFAULT_NAME, DEFAULT_ROUTE_TIMEOUT,
-                                            DEFAULT_CONNECT_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RetrySettings.DEFAULT,
-                                            false, Optional.empty(), false));
+                : List.of(RouteSettings.plain("/", Set.of(), defaultUpstream, UpstreamSettings.DEFAULT_NAME, DEFAULT_ROUTE_TIMEOUT,
+                                              DEFAULT_CONNECT_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RetrySettings.DEFAULT));
         Optional<AuthSettings> auth = AuthSettings.parse(root.get("auth"), env);
         Optional<RateLimitSettings> rateLimits = RateLimitSettings.parse(root.get("rate_limits"), root.get("rate_limiting"), env);
         AccessLogSettings accessLog = AccessLogSettings.parse(root.get("access_log"));
@@ -99,6 +101,7 @@ public final class ConfigLoader {
         return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, upstreams, auth, rateLimits, accessLog,
                                   env.otel(),
                                   env.get(ENV_CONFIG_WATCH).map(v -> ConfigView.parseBoolean(ENV_CONFIG_WATCH, v)).orElse(true),
+                                  env.get(Plugins.ENV_DIR).filter(v -> !v.isBlank()).map(Path::of),
                                   new SidegateConfig.Source(file, version, Instant.now()));
     }
 
@@ -177,9 +180,29 @@ public final class ConfigLoader {
                     RetrySettings.parse(r.get("retry")),
                     r.bool("public").orElse(false),
                     r.string("permission"),
-                    r.bool("preserve_host").orElse(false)));
+                    r.bool("preserve_host").orElse(false),
+                    TransformSettings.parse(r.get("transform"), path),
+                    plugins(r)));
         }
         return routes;
+    }
+
+    private static List<PluginSpec> plugins(ConfigView route) {
+        List<PluginSpec> plugins = new ArrayList<>();
+        List<ConfigView> entries = route.sections("plugins");
+        for (int i = 0; i < entries.size(); i++) {
+            ConfigView p = entries.get(i);
+            String key = route.get("plugins").key() + "[" + i + "]";
+            String name = p.string("name").orElseThrow(() -> new ConfigException(key + ".name", "every plugin entry needs a name"));
+            Object config = p.get("config").tree();
+            if (config != null && !(config instanceof Map)) {
+                throw new ConfigException(key + ".config", "expected a mapping of the plugin's settings");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> settings = config == null ? Map.of() : (Map<String, Object>) config;
+            plugins.add(new PluginSpec(name, settings, key));
+        }
+        return plugins;
     }
 
     /** A route's upstream: a name from {@code upstreams} (or {@code default}), or a URL. */

@@ -172,6 +172,39 @@ public final class ConfigView {
         return result;
     }
 
+    /** A section of name: value pairs, in file order (values must be single values). */
+    public Map<String, String> stringMap(String name) {
+        Map<String, String> result = new LinkedHashMap<>();
+        for (Map.Entry<String, ConfigView> e : get(name).children().entrySet()) {
+            ConfigView v = e.getValue();
+            result.put(e.getKey(), v.string().orElseThrow(() -> v.invalid("must not be empty")));
+        }
+        return result;
+    }
+
+    /**
+     * This node as plain Java values (Map, List, String), for blocks that another component validates, such as a
+     * plugin's config; every key in it counts as read.
+     */
+    public Object tree() {
+        if (!node.exists()) {
+            return null;
+        }
+        markRead();
+        return switch (node.type()) {
+            case VALUE -> node.asString().orElse("");
+            case LIST -> node.asNodeList().get().stream().map(c -> new ConfigView(c, displayKey, read).tree()).toList();
+            case OBJECT -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                for (Config c : node.asNodeList().get()) {
+                    m.put(c.name(), new ConfigView(c, displayKey + "." + c.name(), read).tree());
+                }
+                yield m;
+            }
+            case MISSING -> null;
+        };
+    }
+
     /** Fails with the first key in the document that no getter read. Call on the root after all sections. */
     public void rejectUnread() {
         node.traverse()

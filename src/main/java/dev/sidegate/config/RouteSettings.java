@@ -2,10 +2,13 @@ package dev.sidegate.config;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
+import dev.sidegate.plugin.PluginSpec;
 import dev.sidegate.resilience.RetrySettings;
+import dev.sidegate.transform.TransformSettings;
 
 /**
  * One entry of {@code routes}: requests whose normalised path is {@code path} or lies below it (whole segments)
@@ -22,6 +25,8 @@ import dev.sidegate.resilience.RetrySettings;
  * @param publicRoute   whether the route is reachable without a token when auth is configured
  * @param permission    permission a token must carry for this route, when auth is configured
  * @param preserveHost  forward the client's Host header instead of the upstream's authority
+ * @param transform     declarative request and response transforms
+ * @param plugins       plugins enabled on this route, in order
  */
 public record RouteSettings(String path,
                             Set<String> methods,
@@ -33,10 +38,20 @@ public record RouteSettings(String path,
                             RetrySettings retry,
                             boolean publicRoute,
                             Optional<String> permission,
-                            boolean preserveHost) {
+                            boolean preserveHost,
+                            Optional<TransformSettings> transform,
+                            List<PluginSpec> plugins) {
 
     public RouteSettings {
         methods = Set.copyOf(methods);
+        plugins = List.copyOf(plugins);
+    }
+
+    /** A route with only a path, methods and upstream settings: no auth requirements, transforms or plugins. */
+    public static RouteSettings plain(String path, Set<String> methods, URI upstream, String upstreamName, Duration timeout,
+                                      Duration connectTimeout, Duration totalTimeout, RetrySettings retry) {
+        return new RouteSettings(path, methods, upstream, upstreamName, timeout, connectTimeout, totalTimeout, retry, false,
+                                 Optional.empty(), false, Optional.empty(), List.of());
     }
 
     public boolean allows(String method) {

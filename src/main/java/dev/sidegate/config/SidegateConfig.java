@@ -25,6 +25,7 @@ import dev.sidegate.telemetry.AccessLogSettings;
  * @param accessLog       the {@code access_log} section
  * @param otelEnvironment the {@code OTEL_*} environment variables, for the OpenTelemetry SDK (startup only)
  * @param watchFile       {@code SIDEGATE_CONFIG_WATCH}: reload when the file changes (startup only)
+ * @param pluginsDir      {@code SIDEGATE_PLUGINS_DIR}: where plugin jars are loaded from (startup only)
  * @param source          where this configuration came from
  */
 public record SidegateConfig(ServerSettings server,
@@ -37,6 +38,7 @@ public record SidegateConfig(ServerSettings server,
                              AccessLogSettings accessLog,
                              Map<String, String> otelEnvironment,
                              boolean watchFile,
+                             Optional<Path> pluginsDir,
                              Source source) {
 
     public SidegateConfig {
@@ -48,7 +50,7 @@ public record SidegateConfig(ServerSettings server,
     /** The same configuration with other listener settings (a reload keeps the startup ones). */
     public SidegateConfig withServer(ServerSettings startupServer) {
         return new SidegateConfig(startupServer, defaultUpstream, routes, routesDeclared, upstreams, auth, rateLimits,
-                                  accessLog, otelEnvironment, watchFile, source);
+                                  accessLog, otelEnvironment, watchFile, pluginsDir, source);
     }
 
     /**

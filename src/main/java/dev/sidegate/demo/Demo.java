@@ -90,7 +90,7 @@ public final class Demo implements AutoCloseable {
                   curl -i -H "Authorization: Bearer $TOKEN" %1$s/api/v1/me     # identity headers X-User-ID, X-Org-ID, X-Roles reach the echo; X-Trace-Id names the trace
                   curl -i %1$s/api/v1/me                              # no token: 401 problem+json with trace_id
                   curl -i -X POST -H "Authorization: Bearer $TOKEN" %1$s/api/v1/orders          # lacks orders:write: 403
-                  curl -i -X POST -H "Authorization: Bearer $ADMIN_TOKEN" %1$s/api/v1/orders    # allowed: 200
+                  curl -i -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d '{"customer_id": "c1", "items": [{"product_id": "p1", "qty": 2}]}' %1$s/api/v1/orders    # allowed; the echo shows the v1 body rewritten to v2 at /api/v2/orders
                   for i in 1 2 3 4; do curl -s -o /dev/null -w '%%{http_code} ' -H "Authorization: Bearer $TOKEN" %1$s/api/v1/search; done; echo   # 3 per minute: 200 200 200 429
                   curl -i -H "Authorization: Bearer $TOKEN" %1$s/api/v1/search       # RateLimit-Policy / RateLimit headers, or the 429 problem
                   curl -i %1$s/nowhere                                # no route: 404 problem+json

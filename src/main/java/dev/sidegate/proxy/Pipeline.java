@@ -1,9 +1,12 @@
 package dev.sidegate.proxy;
 
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import dev.sidegate.config.Messages;
+import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.SidegateConfig;
 
 /**
@@ -16,6 +19,7 @@ public final class Pipeline implements AutoCloseable {
     private final SidegateConfig config;
     private final RouteTable routes;
     private final List<Stage> stages;
+    private final Map<RouteSettings, List<Stage>> routeStages;
     private final Set<Object> resources;
 
     /**
@@ -25,12 +29,24 @@ public final class Pipeline implements AutoCloseable {
      * @param resources keys of the shared {@link Resources} its stages use
      */
     public Pipeline(SidegateConfig config, RouteTable routes, List<Stage> stages, Set<Object> resources) {
-        if (stages.isEmpty()) {
+        this(config, routes, stages, Map.of(), resources);
+    }
+
+    /**
+     * @param routeStages for routes that run more stages than the rest (plugins enabled on that route): the whole
+     *                    list of stages for that route, keyed by the route's settings instance
+     */
+    public Pipeline(SidegateConfig config, RouteTable routes, List<Stage> stages, Map<RouteSettings, List<Stage>> routeStages,
+                    Set<Object> resources) {
+        if (stages.isEmpty() || routeStages.values().stream().anyMatch(List::isEmpty)) {
             throw new IllegalArgumentException("a pipeline needs at least its final stage");
         }
         this.config = config;
         this.routes = routes;
         this.stages = List.copyOf(stages);
+        IdentityHashMap<RouteSettings, List<Stage>> perRoute = new IdentityHashMap<>();
+        routeStages.forEach((route, list) -> perRoute.put(route, List.copyOf(list)));
+        this.routeStages = perRoute;
         this.resources = Set.copyOf(resources);
     }
 
@@ -59,7 +75,10 @@ public final class Pipeline implements AutoCloseable {
     /** Releases what the stages hold (background fetchers, connections). */
     @Override
     public void close() {
-        for (Stage stage : stages) {
+        Set<Stage> all = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        all.addAll(stages);
+        routeStages.values().forEach(all::addAll);
+        for (Stage stage : all) {
             if (stage instanceof AutoCloseable closeable) {
                 try {
                     closeable.close();
@@ -71,15 +90,17 @@ public final class Pipeline implements AutoCloseable {
     }
 
     ProxyResponse run(Exchange exchange, ProxyRequest request) {
-        return new Link(exchange, 0).proceed(request);
+        return new Link(exchange, routeStages.getOrDefault(exchange.route().settings(), stages), 0).proceed(request);
     }
 
     private final class Link implements Stage.Chain {
         private final Exchange exchange;
+        private final List<Stage> stages;
         private final int index;
 
-        Link(Exchange exchange, int index) {
+        Link(Exchange exchange, List<Stage> stages, int index) {
             this.exchange = exchange;
+            this.stages = stages;
             this.index = index;
         }
 
@@ -95,7 +116,7 @@ public final class Pipeline implements AutoCloseable {
             }
             Stage stage = stages.get(index);
             try {
-                return stage.apply(request, new Link(exchange, index + 1));
+                return stage.apply(request, new Link(exchange, stages, index + 1));
             } catch (StageFailure e) {
                 throw e;
             } catch (RuntimeException e) {

@@ -58,8 +58,15 @@ class DemoModeTest {
                     if (auth.find()) {
                         request.header("Authorization", "Bearer " + shell.get(auth.group(1)));
                     }
-                    if (line.contains("-X POST")) {
+                    Matcher data = Pattern.compile(" -d '([^']*)'").matcher(line);
+                    Matcher contentType = Pattern.compile("-H 'Content-Type: ([^']*)'").matcher(line);
+                    if (data.find()) {
+                        request.POST(HttpRequest.BodyPublishers.ofString(data.group(1)));
+                    } else if (line.contains("-X POST")) {
                         request.POST(HttpRequest.BodyPublishers.noBody());
+                    }
+                    if (contentType.find()) {
+                        request.header("Content-Type", contentType.group(1));
                     }
                     if (comment.endsWith("200 200 200 429")) { // the printed loop runs the command four times
                         List<Integer> statuses = new ArrayList<>();
@@ -84,6 +91,12 @@ class DemoModeTest {
                         assertTrue(response.body().contains("\"X-User-ID\" : \"demo-user\""), response.body());
                         String traceId = response.headers().firstValue("X-Trace-Id").orElseThrow();
                         assertTrue(response.body().contains("\"traceparent\" : \"00-" + traceId), "the echo sees the trace");
+                    }
+                    if (comment.contains("rewritten to v2")) {
+                        assertTrue(response.body().contains("\"path\" : \"/api/v2/orders\""), response.body());
+                        assertTrue(response.body().contains("{\\\"customer\\\":{\\\"id\\\":\\\"c1\\\"},\\\"line_items\\\""),
+                                   response.body());
+                        assertEquals("v1-via-v2", response.headers().firstValue("X-Api-Version").orElseThrow());
                     }
                     if (comment.contains("Server-Sent Events")) {
                         assertTrue(response.body().contains("data: {\"tick\": 5, \"of\": 5}"), response.body());

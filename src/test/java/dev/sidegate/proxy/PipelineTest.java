@@ -21,10 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The stage contract: order, changing the request, short-circuiting, and how a failing stage is reported. */
 class PipelineTest {
-    private static final RouteSettings ROUTE = new RouteSettings("/", Set.of(), URI.create("http://127.0.0.1:1"), "default",
-                                                                  Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1),
-                                                                  dev.sidegate.resilience.RetrySettings.DEFAULT, false,
-                                                                  Optional.empty(), false);
+    private static final RouteSettings ROUTE = RouteSettings.plain("/", Set.of(), URI.create("http://127.0.0.1:1"), "default",
+                                                                    Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1),
+                                                                    dev.sidegate.resilience.RetrySettings.DEFAULT);
     private static final Exchange EXCHANGE = new Exchange(new Route("/", ROUTE),
                                                           new Exchange.Client(InetAddress.getLoopbackAddress(),
                                                                               InetAddress.getLoopbackAddress(), false, "h"),
@@ -36,7 +35,7 @@ class PipelineTest {
                                                    Duration.ofSeconds(1), 1024, 1024, List.of(),
                                                    new ServerSettings.PathPolicy(true, true));
         SidegateConfig config = new SidegateConfig(server, ROUTE.upstream(), List.of(ROUTE), false, java.util.Map.of(), Optional.empty(), Optional.empty(),
-                                                   dev.sidegate.telemetry.AccessLogSettings.DEFAULT, java.util.Map.of(), false,
+                                                   dev.sidegate.telemetry.AccessLogSettings.DEFAULT, java.util.Map.of(), false, Optional.empty(),
                                                    new SidegateConfig.Source(Optional.empty(), "none", Instant.now()));
         return new Pipeline(config, RouteTable.create(config.routes(), server.paths()), stages, java.util.Set.of());
     }

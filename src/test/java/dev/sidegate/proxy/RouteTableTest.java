@@ -21,8 +21,8 @@ class RouteTableTest {
     private static final URI UP = URI.create("http://127.0.0.1:8080");
 
     private static RouteSettings route(String path, String... methods) {
-        return new RouteSettings(path, Set.of(methods), UP, "default", Duration.ofSeconds(1), Duration.ofSeconds(1),
-                                 Duration.ofSeconds(1), dev.sidegate.resilience.RetrySettings.DEFAULT, false, Optional.empty(), false);
+        return RouteSettings.plain(path, Set.of(methods), UP, "default", Duration.ofSeconds(1), Duration.ofSeconds(1),
+                                   Duration.ofSeconds(1), dev.sidegate.resilience.RetrySettings.DEFAULT);
     }
 
     private static String matched(RouteTable table, String method, String path) {

@@ -1,0 +1,268 @@
+package dev.sidegate.transform;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
+import dev.sidegate.proxy.Exchange;
+import dev.sidegate.proxy.Headers;
+import dev.sidegate.proxy.Identity;
+import dev.sidegate.proxy.Problem;
+import dev.sidegate.proxy.ProxyRequest;
+import dev.sidegate.proxy.ProxyResponse;
+import dev.sidegate.proxy.RequestBody;
+import dev.sidegate.proxy.ResponseBody;
+import dev.sidegate.proxy.RouteTable;
+import dev.sidegate.proxy.Stage;
+import net.thisptr.jackson.jq.BuiltinFunctionLoader;
+import net.thisptr.jackson.jq.Scope;
+import net.thisptr.jackson.jq.Versions;
+import net.thisptr.jackson.jq.exception.JsonQueryException;
+
+/**
+ * Applies a route's declarative transforms: request headers, path, query and JSON body on the way upstream;
+ * status, headers and JSON body on the way back. Only routes with a body transform buffer the body (up to the
+ * route's limit); everything else keeps streaming. A jq expression sees the verified identity as {@code $identity}
+ * (its claims, or null when anonymous).
+ */
+public final class TransformStage implements Stage {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern IDENTITY = Pattern.compile("\\$\\{identity\\.([A-Za-z0-9_.-]+)}");
+    private static final Scope BUILTINS = builtins();
+
+    @Override
+    public String name() {
+        return "transform";
+    }
+
+    private static Scope builtins() {
+        Scope scope = Scope.newEmptyScope();
+        BuiltinFunctionLoader.getInstance().loadFunctions(Versions.JQ_1_6, scope);
+        return scope;
+    }
+
+    @Override
+    public ProxyResponse apply(ProxyRequest request, Chain chain) {
+        Exchange exchange = chain.exchange();
+        Optional<TransformSettings> configured = exchange.route().settings().transform();
+        if (configured.isEmpty()) {
+            return chain.proceed(request);
+        }
+        TransformSettings t = configured.get();
+        exchange.annotate("transform", "applied");
+        TransformSettings.Request r = t.request();
+        Optional<Identity> identity = exchange.identity();
+        ProxyRequest changed = request.withHeaders(edit(request.headers(), r.headers(), identity));
+        if (r.path().isPresent()) {
+            changed = changed.withPath(rewrite(changed.path(), r.path().get()));
+        }
+        if (!r.query().add().isEmpty() || !r.query().remove().isEmpty()) {
+            changed = changed.withQuery(query(changed.rawQuery(), r.query(), identity));
+        }
+        if (r.body().isPresent() && changed.body().present()) {
+            Object result = transformRequestBody(changed, r.body().get(), t, exchange);
+            if (result instanceof Problem problem) {
+                return exchange.problem(problem);
+            }
+            changed = (ProxyRequest) result;
+        }
+        ProxyResponse response = chain.proceed(changed);
+        return transformResponse(response, t, exchange, request.method());
+    }
+
+    private Object transformRequestBody(ProxyRequest request, TransformSettings.Jq jq, TransformSettings t, Exchange exchange) {
+        if (!json(request.headers())) {
+            if (t.passNonJson()) {
+                return request;
+            }
+            return Problem.of(400, "not-json", "Not JSON", "route " + exchange.route().id()
+                    + " transforms JSON request bodies; send Content-Type: application/json (without Content-Encoding)");
+        }
+        byte[] bytes;
+        try {
+            bytes = read(request.body().stream(), t.maxBodyBytes());
+        } catch (UncheckedIOException e) {
+            return Problem.of(400, "request-body-incomplete", "Request body incomplete", "the client stopped sending the request body");
+        }
+        if (bytes == null) {
+            return Problem.of(413, "body-too-large", "Content too large",
+                              "the request body exceeds " + t.maxBodyBytes() + " bytes, the limit of route " + exchange.route().id());
+        }
+        JsonNode input;
+        try {
+            input = JSON.readTree(bytes);
+        } catch (IOException e) {
+            return Problem.of(400, "invalid-json", "Invalid JSON", "the request body is not valid JSON");
+        }
+        JsonNode output;
+        try {
+            output = run(jq, input, exchange.identity());
+        } catch (JsonQueryException | IllegalStateException e) {
+            return Problem.of(400, "transform-failed", "Transform failed", "the request transform of route "
+                    + exchange.route().id() + " failed on this body: " + message(e));
+        }
+        byte[] out = bytes(output);
+        Headers headers = request.headers().toBuilder().set("Content-Length", Integer.toString(out.length)).build();
+        return request.withHeaders(headers).withBody(RequestBody.of(out));
+    }
+
+    private ProxyResponse transformResponse(ProxyResponse response, TransformSettings t, Exchange exchange, String method) {
+        TransformSettings.Response r = t.response();
+        ProxyResponse changed = response;
+        Integer mapped = r.status().get(response.status());
+        if (mapped != null) {
+            changed = changed.withStatus(mapped);
+        }
+        if (!r.headers().isEmpty()) {
+            changed = changed.withHeaders(edit(changed.headers(), r.headers(), exchange.identity()));
+        }
+        boolean bodyless = method.equals("HEAD") || response.status() == 204 || response.status() == 304;
+        if (r.body().isEmpty() || bodyless || !json(response.headers())) {
+            return changed;
+        }
+        byte[] bytes;
+        try (ResponseBody body = changed.body()) {
+            bytes = read(body.stream(), t.maxBodyBytes());
+        } catch (UncheckedIOException e) {
+            return exchange.problem(Problem.of(502, "upstream-body-failed", "Upstream body failed",
+                    "reading the response of the upstream of route " + exchange.route().id() + " failed"));
+        }
+        if (bytes == null) {
+            return exchange.problem(Problem.of(502, "response-too-large", "Upstream response too large",
+                    "the upstream's response exceeds " + t.maxBodyBytes() + " bytes, the transform limit of route " + exchange.route().id()));
+        }
+        JsonNode output;
+        try {
+            output = run(r.body().get(), JSON.readTree(bytes), exchange.identity());
+        } catch (IOException | IllegalStateException e) {
+            return exchange.problem(Problem.of(502, "response-transform-failed", "Response transform failed",
+                    "the response transform of route " + exchange.route().id() + " failed: " + message(e)));
+        }
+        byte[] out = bytes(output);
+        Headers headers = changed.headers().toBuilder().set("Content-Length", Integer.toString(out.length)).build();
+        return changed.withHeaders(headers).withBody(ResponseBody.of(out));
+    }
+
+    private static JsonNode run(TransformSettings.Jq jq, JsonNode input, Optional<Identity> identity) throws JsonQueryException {
+        Scope scope = Scope.newChildScope(BUILTINS);
+        scope.setValue("identity", identity.<JsonNode>map(i -> JSON.valueToTree(i.claims())).orElse(NullNode.getInstance()));
+        List<JsonNode> out = new ArrayList<>(1);
+        jq.query().apply(scope, input, out::add);
+        if (out.isEmpty()) {
+            throw new IllegalStateException("the expression produced no output");
+        }
+        return out.get(0);
+    }
+
+    private static Headers edit(Headers headers, TransformSettings.HeaderEdits edits, Optional<Identity> identity) {
+        if (edits.isEmpty()) {
+            return headers;
+        }
+        Headers.Builder b = headers.toBuilder();
+        edits.remove().forEach(b::remove);
+        edits.rename().forEach((from, to) -> {
+            List<String> values = headers.all(from);
+            if (!values.isEmpty()) {
+                b.remove(from);
+                values.forEach(v -> b.add(to, v));
+            }
+        });
+        edits.set().forEach((name, template) -> resolve(template, identity).ifPresentOrElse(v -> b.set(name, v), () -> b.remove(name)));
+        edits.add().forEach((name, template) -> resolve(template, identity).ifPresent(v -> b.add(name, v)));
+        return b.build();
+    }
+
+    /** Fills {@code ${identity.claim}} from the verified identity; empty when a named claim is not there. */
+    static Optional<String> resolve(String template, Optional<Identity> identity) {
+        Matcher m = IDENTITY.matcher(template);
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) {
+            String claim = m.group(1);
+            Object value = identity.map(i -> claim.equals("sub") ? i.subject() : i.claims().get(claim)).orElse(null);
+            if (value == null) {
+                return Optional.empty();
+            }
+            String text = value instanceof java.util.Collection<?> c
+                    ? String.join(",", c.stream().map(String::valueOf).toList()) : String.valueOf(value);
+            m.appendReplacement(sb, Matcher.quoteReplacement(text.replaceAll("[\\x00-\\x1f\\x7f]", "")));
+        }
+        m.appendTail(sb);
+        return Optional.of(sb.toString());
+    }
+
+    static String rewrite(String path, TransformSettings.PathRewrite rewrite) {
+        return switch (rewrite) {
+            case TransformSettings.Prefix p -> RouteTable.covers(p.from(), path)
+                    ? p.to() + path.substring(p.from().length()) : path;
+            case TransformSettings.Regex r -> {
+                Matcher m = r.pattern().matcher(path);
+                yield m.matches() ? m.replaceFirst(r.replacement()) : path;
+            }
+        };
+    }
+
+    static String query(String raw, TransformSettings.QueryEdits edits, Optional<Identity> identity) {
+        List<String> pairs = new ArrayList<>();
+        if (!raw.isEmpty()) {
+            for (String pair : raw.split("&", -1)) {
+                String name = URLDecoder.decode(pair.contains("=") ? pair.substring(0, pair.indexOf('=')) : pair, StandardCharsets.UTF_8);
+                if (!edits.remove().contains(name)) {
+                    pairs.add(pair);
+                }
+            }
+        }
+        edits.add().forEach((name, template) -> resolve(template, identity).ifPresent(v ->
+                pairs.add(URLEncoder.encode(name, StandardCharsets.UTF_8) + "=" + URLEncoder.encode(v, StandardCharsets.UTF_8))));
+        return String.join("&", pairs);
+    }
+
+    private static boolean json(Headers headers) {
+        String encoding = headers.first("Content-Encoding").orElse("identity").trim().toLowerCase(Locale.ROOT);
+        if (!encoding.equals("identity")) {
+            return false;
+        }
+        String type = headers.first("Content-Type").orElse("").toLowerCase(Locale.ROOT);
+        int semicolon = type.indexOf(';');
+        String media = (semicolon < 0 ? type : type.substring(0, semicolon)).trim();
+        return media.equals("application/json") || (media.startsWith("application/") && media.endsWith("+json"));
+    }
+
+    /** The whole stream, or null when it is longer than the limit. */
+    private static byte[] read(InputStream in, long limit) {
+        try {
+            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+            return bytes.length > limit ? null : bytes;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] bytes(JsonNode node) {
+        try {
+            return JSON.writeValueAsBytes(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String message(Exception e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        m = m.replaceAll("\\s+", " ").trim();
+        return m.length() > 200 ? m.substring(0, 200) + "..." : m;
+    }
+
+}
