@@ -51,6 +51,7 @@ import dev.sidegate.proxy.Stage;
 import dev.sidegate.proxy.UpstreamCall;
 import dev.sidegate.proxy.UpstreamClients;
 import io.helidon.common.configurable.Resource;
+import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.encoding.ContentEncodingContext;
@@ -246,6 +247,8 @@ public final class Sidegate implements AutoCloseable {
                 .shutdownGracePeriod(s.drainTimeout())
                 .idleConnectionTimeout(s.idleTimeout())
                 .idleConnectionPeriod(idleCheckPeriod(s.idleTimeout()))
+                // Responses are written as the upstream sends them; small writes must not wait for the client's ACK.
+                .connectionOptions(SocketOptions.builder().tcpNoDelay(true).build())
                 .maxPayloadSize(-1)
                 .contentEncoding(new PassThroughEncoding())
                 .directHandlers(problemPages())
