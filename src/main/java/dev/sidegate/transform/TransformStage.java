@@ -28,6 +28,7 @@ import dev.sidegate.proxy.RequestBody;
 import dev.sidegate.proxy.ResponseBody;
 import dev.sidegate.proxy.RouteTable;
 import dev.sidegate.proxy.Stage;
+import dev.sidegate.proxy.UpstreamAttempt;
 import net.thisptr.jackson.jq.BuiltinFunctionLoader;
 import net.thisptr.jackson.jq.Scope;
 import net.thisptr.jackson.jq.Versions;
@@ -98,6 +99,9 @@ public final class TransformStage implements Stage {
         } catch (UncheckedIOException e) {
             return Problem.of(400, "request-body-incomplete", "Request body incomplete", "the client stopped sending the request body");
         }
+        if (bytes != null && bytes.length == 0) {
+            return request.withBody(RequestBody.of(bytes)); // an empty (chunked) body has nothing to transform
+        }
         if (bytes == null) {
             return Problem.of(413, "body-too-large", "Content too large",
                               "the request body exceeds " + t.maxBodyBytes() + " bytes, the limit of route " + exchange.route().id());
@@ -121,6 +125,9 @@ public final class TransformStage implements Stage {
     }
 
     private ProxyResponse transformResponse(ProxyResponse response, TransformSettings t, Exchange exchange, String method) {
+        if (!(exchange.note(UpstreamAttempt.class).orElse(null) instanceof UpstreamAttempt.Responded)) {
+            return response; // Sidegate's own answers (problems, an open circuit) keep their documented shape
+        }
         TransformSettings.Response r = t.response();
         ProxyResponse changed = response;
         Integer mapped = r.status().get(response.status());

@@ -99,6 +99,14 @@ class TransformTest {
                       set: {Cache-Control: no-store}
                       rename: {X-Upstream-Version: X-Api-Version}
                     body: '{data: ., version: 2}'
+              - path: /unreachable
+                public: true
+                upstream: http://127.0.0.1:1
+                retry: {attempts: 0}
+                transform:
+                  response:
+                    status: {"502": 200}
+                    body: '{data: .}'
               - path: /
                 public: true
             """.formatted(V1_TO_V2);
@@ -320,6 +328,21 @@ class TransformTest {
         assertEquals(502, response.statusCode());
         assertEquals("urn:sidegate:problem:response-transform-failed", problem(response).get("type").asText());
         assertEquals(200, sidegate.get("/responses/one").statusCode(), "the server keeps serving");
+    }
+
+    @Test
+    void sidegatesOwnProblemsAreNotRewrittenByResponseTransforms() throws Exception {
+        HttpResponse<String> response = sidegate.get("/unreachable");
+        assertEquals(502, response.statusCode(), "status mapping applies to upstream responses only");
+        assertEquals("urn:sidegate:problem:upstream-unreachable", problem(response).get("type").asText());
+    }
+
+    @Test
+    void anEmptyChunkedBodyOnABodyTransformRouteIsForwardedEmpty() throws Exception {
+        String request = "POST /strict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n";
+        assertEquals(200, RawHttp.exchange(sidegate.port(), request).status());
+        assertEquals(0, upstream.last().bodyLength());
     }
 
     @Test
