@@ -131,7 +131,9 @@ final class EffectiveConfig {
         m.put("tiers", tiers);
         m.put("routes", routes);
         m.put("redis", r.redis().map(redis -> Map.of("urls", redis.redactedUrls(), "cluster", redis.cluster(),
-                                                    "timeout", Durations.format(redis.timeout()))).orElse(null));
+                                                    "timeout", Durations.format(redis.timeout()),
+                                                    "ca_file", redis.caFile().map(Object::toString).orElse("")))
+                .orElse(null));
         m.put("on_redis_failure", r.onRedisFailure().name().toLowerCase(java.util.Locale.ROOT));
         m.put("local_share", r.localShare());
         m.put("api_key_header", r.apiKeyHeader().orElse(null));

@@ -1,5 +1,9 @@
 package dev.sidegate.ratelimit;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +39,7 @@ public record RateLimitSettings(Map<String, Limit> tiers,
 
     public static final String ENV_REDIS_URL = "SIDEGATE_REDIS_URL";
     public static final String ENV_REDIS_CLUSTER = "SIDEGATE_REDIS_CLUSTER";
+    public static final String ENV_REDIS_CA = "SIDEGATE_REDIS_CA";
     public static final String ENV_ON_REDIS_FAILURE = "SIDEGATE_RATE_LIMIT_ON_REDIS_FAILURE";
     public static final String DEFAULT_TIER = "default";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
@@ -53,6 +58,16 @@ public record RateLimitSettings(Map<String, Limit> tiers,
         boolean clusterSwitch = env.over(ENV_REDIS_CLUSTER, v -> bool(ENV_REDIS_CLUSTER, v), () -> redis.bool("cluster"))
                 .orElse(false);
         Duration timeout = redis.positiveDuration("timeout").orElse(Duration.ofMillis(50));
+        Optional<Path> caFile = env.over(ENV_REDIS_CA, Path::of, () -> redis.string("ca_file").map(Path::of));
+        if (caFile.isPresent()) {
+            String caKey = env.get(ENV_REDIS_CA).isPresent() ? ENV_REDIS_CA : redis.get("ca_file").key();
+            if (!Files.isReadable(caFile.get()) || Files.isDirectory(caFile.get())) {
+                throw new ConfigException(caKey, "cannot read '" + caFile.get() + "'");
+            }
+            if (!holdsPemCertificate(caFile.get())) {
+                throw new ConfigException(caKey, "'" + caFile.get() + "' holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+            }
+        }
         String modeKey = env.get(ENV_ON_REDIS_FAILURE).isPresent() ? ENV_ON_REDIS_FAILURE : limiting.get("on_redis_failure").key();
         FailureMode mode = env.over(ENV_ON_REDIS_FAILURE, v -> mode(modeKey, v),
                                                         () -> limiting.string("on_redis_failure").map(v -> mode(modeKey, v)))
@@ -94,7 +109,7 @@ public record RateLimitSettings(Map<String, Limit> tiers,
         if (!tiers.isEmpty() && !tiers.containsKey(DEFAULT_TIER)) {
             throw limits.invalid("tiers are defined but no 'default' tier, which clients without a known tier need");
         }
-        Optional<RedisSettings> redisSettings = urls.map(u -> new RedisSettings(u, clusterSwitch || u.size() > 1, timeout));
+        Optional<RedisSettings> redisSettings = urls.map(u -> new RedisSettings(u, clusterSwitch || u.size() > 1, timeout, caFile));
         return Optional.of(new RateLimitSettings(tiers, routes, redisSettings, mode, share, apiKeyHeader, legacy));
     }
 
@@ -110,6 +125,14 @@ public record RateLimitSettings(Map<String, Limit> tiers,
                     + Durations.format(window));
         }
         return new Limit(requests, window);
+    }
+
+    private static boolean holdsPemCertificate(Path file) {
+        try {
+            return new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1).contains("-----BEGIN CERTIFICATE-----");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static List<String> splitUrls(String value) {

@@ -12,6 +12,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisScriptingCommands;
 import io.lettuce.core.cluster.ClusterClientOptions;
@@ -78,6 +79,10 @@ final class RedisConnector implements AutoCloseable {
             return false;
         }
         SocketOptions socket = SocketOptions.builder().connectTimeout(Duration.ofSeconds(1)).build();
+        // rediss:// verifies the server against the JVM's trust store, or only against the configured CA file.
+        SslOptions ssl = settings.caFile()
+                .map(ca -> SslOptions.builder().jdkSslProvider().trustManager(ca.toFile()).build())
+                .orElseGet(SslOptions::create);
         try {
             if (settings.cluster()) {
                 List<RedisURI> uris = settings.urls().stream().map(RedisURI::create).toList();
@@ -87,6 +92,7 @@ final class RedisConnector implements AutoCloseable {
                     // timeout still bounds what a disconnected node costs.
                     clusterClient.setOptions(ClusterClientOptions.builder()
                                                      .socketOptions(socket)
+                                                     .sslOptions(ssl)
                                                      .autoReconnect(true)
                                                      .requestQueueSize(10_000)
                                                      .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
@@ -104,6 +110,7 @@ final class RedisConnector implements AutoCloseable {
                     client = RedisClient.create(resources);
                     client.setOptions(ClientOptions.builder()
                                               .socketOptions(socket)
+                                              .sslOptions(ssl)
                                               .autoReconnect(true)
                                               .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                                               .build());

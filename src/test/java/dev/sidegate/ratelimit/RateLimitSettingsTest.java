@@ -64,6 +64,21 @@ class RateLimitSettingsTest {
                            .rateLimits().orElseThrow().redis().orElseThrow().cluster());
     }
 
+    @Test
+    void aRedisCaFileMustBeAReadablePemCertificate() throws Exception {
+        String yaml = "rate_limits:\n  default: {requests: 1, window: 1s}\n";
+        ConfigException missing = assertThrows(ConfigException.class, () -> load(yaml, Map.of(
+                "SIDEGATE_REDIS_URL", "rediss://redis:6380", "SIDEGATE_REDIS_CA", "/nonexistent/ca.pem")));
+        assertEquals("SIDEGATE_REDIS_CA: cannot read '/nonexistent/ca.pem'", missing.getMessage());
+        java.nio.file.Path notPem = java.nio.file.Files.createTempFile("not-a-ca", ".pem");
+        java.nio.file.Files.writeString(notPem, "hello");
+        ConfigException garbage = assertThrows(ConfigException.class, () -> load(
+                yaml + "rate_limiting:\n  redis:\n    url: rediss://redis:6380\n    ca_file: " + notPem + "\n", Map.of()));
+        assertEquals("rate_limiting.redis.ca_file", garbage.key());
+        assertTrue(garbage.getMessage().contains("holds no PEM certificate"), garbage.getMessage());
+        java.nio.file.Files.delete(notPem);
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "rate_limits: {default: {requests: -1, window: 60s}}          | rate_limits.default.requests: must be between 1 and 1000000000, got -1",

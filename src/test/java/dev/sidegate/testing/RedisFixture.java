@@ -27,13 +27,31 @@ public final class RedisFixture implements AutoCloseable {
     private final int port;
     private final Path dir;
     private final boolean container;
+    private final Path tlsCert;
+    private final Path tlsKey;
     private Process process;
     private GenericContainer<?> redisContainer;
 
     private RedisFixture(int port, Path dir, boolean container) {
+        this(port, dir, container, null, null);
+    }
+
+    private RedisFixture(int port, Path dir, boolean container, Path tlsCert, Path tlsKey) {
         this.port = port;
         this.dir = dir;
         this.container = container;
+        this.tlsCert = tlsCert;
+        this.tlsKey = tlsKey;
+    }
+
+    /** A redis-server that speaks TLS only (no plain port), with the given PEM certificate and key. */
+    public static RedisFixture startTls(Path cert, Path key) {
+        if (binary("redis-server") == null) {
+            throw new AssertionError("the Redis TLS test needs redis-server (apt-get install -y redis-server, as .ci/run does)");
+        }
+        RedisFixture fixture = new RedisFixture(freePort(), tempDir(), false, cert, key);
+        fixture.startServer();
+        return fixture;
     }
 
     public static RedisFixture start() {
@@ -51,7 +69,7 @@ public final class RedisFixture implements AutoCloseable {
     }
 
     public String url() {
-        return "redis://127.0.0.1:" + port;
+        return tlsCert == null ? "redis://127.0.0.1:" + port : "rediss://localhost:" + port;
     }
 
     public int port() {
@@ -67,9 +85,16 @@ public final class RedisFixture implements AutoCloseable {
             redisContainer = c;
         } else {
             try {
-                process = new ProcessBuilder(binary("redis-server"), "--port", String.valueOf(port), "--bind", "127.0.0.1",
-                                             "--save", "", "--appendonly", "no", "--dir", dir.toString(),
-                                             "--enable-debug-command", "local")
+                List<String> command = new ArrayList<>(List.of(binary("redis-server"), "--bind", "127.0.0.1",
+                                                               "--save", "", "--appendonly", "no", "--dir", dir.toString(),
+                                                               "--enable-debug-command", "local"));
+                if (tlsCert == null) {
+                    command.addAll(List.of("--port", String.valueOf(port)));
+                } else {
+                    command.addAll(List.of("--port", "0", "--tls-port", String.valueOf(port), "--tls-cert-file", tlsCert.toString(),
+                                           "--tls-key-file", tlsKey.toString(), "--tls-auth-clients", "no"));
+                }
+                process = new ProcessBuilder(command)
                         .redirectErrorStream(true)
                         .redirectOutput(dir.resolve("redis-" + port + ".log").toFile())
                         .start();
@@ -99,6 +124,11 @@ public final class RedisFixture implements AutoCloseable {
     /** Runs commands against this Redis with a short-lived client of its own. */
     public <T> T with(java.util.function.Function<RedisCommands<String, String>, T> work) {
         RedisClient client = RedisClient.create(url());
+        if (tlsCert != null) {
+            client.setOptions(io.lettuce.core.ClientOptions.builder()
+                                      .sslOptions(io.lettuce.core.SslOptions.builder().jdkSslProvider().trustManager(tlsCert.toFile()).build())
+                                      .build());
+        }
         try (StatefulRedisConnection<String, String> c = client.connect()) {
             c.setTimeout(Duration.ofSeconds(10));
             return work.apply(c.sync());
