@@ -21,6 +21,7 @@ LABELS = {
     "direct": "direct (no proxy)",
     "sidegate": "Sidegate, plain",
     "sidegate-full": "Sidegate, full pipeline",
+    "helidon-minimal": "minimal Helidon proxy (loadtest/minimal)",
     "nginx": "nginx proxy",
     "haproxy": "HAProxy",
     "scg": "Spring Cloud Gateway",
@@ -144,7 +145,7 @@ w("| Candidate | CPU at 1,000 req/s (cores) | CPU-s per 1,000 req at 1,000 req/s
 w("|---|---:|---:|---:|---:|---:|---:|")
 idle = {r["candidate"]: r["rss_kb"] for r in by_kind["idle"]}
 cpu_fig = {}
-for name in ["sidegate", "sidegate-full", "sidegate-no-breaker", "nginx", "haproxy", "scg"]:
+for name in ["sidegate", "sidegate-full", "sidegate-no-breaker", "helidon-minimal", "nginx", "haproxy", "scg"]:
     lrows = [r for r in lat if r["candidate"] == name and r["round"] in direct_lat]
     trows = [r for r in by_kind["throughput"] if r["layout"] == "pinned" and r["candidate"] == name]
     if not lrows:
@@ -156,7 +157,7 @@ for name in ["sidegate", "sidegate-full", "sidegate-no-breaker", "nginx", "hapro
     cpu_fig[name] = (cores, per_k_rate)
     rss_rate = med([r["rss_kb"] for r in lrows]) / 1024
     rss_sat = max([r["rss_kb"] for r in trows] or [0]) / 1024
-    cpu_note = "" if name.startswith("sidegate") or name == "scg" else " (master process only)"
+    cpu_note = "" if name.startswith("sidegate") or name in ("scg", "helidon-minimal") else " (master process only)"
     w(f"| {label(name)}{cpu_note} | {cores:.3f} | {per_k_rate:.3f} | {per_k_sat:.3f} | {idle.get(name, 0) / 1024:.0f} | {rss_rate:.0f} | {rss_sat:.0f} |")
 w("")
 w("CPU is the process's user+system time (`/proc/<pid>/stat`) over the run. nginx's and HAProxy's figures are not")
@@ -228,10 +229,10 @@ def feature_table(title, names):
 w("## Feature costs (pinned, saturation, same rounds)")
 w("")
 feature_table("Rate limiting in Redis (issue: shared rate limits)", ["sidegate", "sidegate-ratelimit", "sidegate-full"])
-feature_table("JWT authentication", ["sidegate", "sidegate-auth-rs256", "sidegate-auth-es256",
+feature_table("JWT authentication (plain: auth off)", ["sidegate", "sidegate-auth-rs256", "sidegate-auth-es256",
                                      "sidegate-auth-rs256-nocache", "sidegate-auth-es256-nocache"])
 feature_table("Circuit breaker", ["sidegate-no-breaker", "sidegate"])
-feature_table("Tracing", ["sidegate", "sidegate-trace-0.01", "sidegate-trace-1.0"])
+feature_table("Tracing (plain: no exporter, tracing off)", ["sidegate", "sidegate-trace-0.01", "sidegate-trace-1.0"])
 feature_table("Transforms", ["transform-plain", "transform-v1"])
 
 # Goals from the load-test issue.
@@ -264,6 +265,8 @@ if "haproxy" in pinned:
     for n in ("sidegate", "sidegate-full"):
         if n in pinned:
             goal(f"saturation ratio to direct, {label(n)}", f">= HAProxy's ({hap:.2f})", f"{med(pinned[n][1]):.2f}", med(pinned[n][1]) >= hap)
+w("")
+w("Why the goals that are missed are missed, what costs the time and the memory, and what was changed: `ANALYSIS.md`.")
 w("")
 
 with open(md_path, "w") as f:

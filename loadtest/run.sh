@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sidegate's benchmark: Sidegate beside direct, nginx, HAProxy and Spring Cloud Gateway, in one run, on loopback.
-# Usage: loadtest/run.sh            (full run, about 35 minutes)
+# Usage: loadtest/run.sh            (full run, about 40 minutes)
 #        QUICK=1 loadtest/run.sh    (one round, short runs: checks the harness, numbers are rough)
 # Writes loadtest/results/<UTC time>/ (raw results) and regenerates loadtest/RESULTS.md and loadtest/chart.svg.
 # Everything it starts listens on 127.0.0.1 and is stopped on exit, also on Ctrl-C.
@@ -74,6 +74,8 @@ log "building Sidegate, the load-test tools and the Spring Cloud Gateway app (JD
 mvn -B -q -DskipTests package >/dev/null
 (cd loadtest/tools && mvn -B -q -DskipTests package >/dev/null)
 (cd loadtest/scg && mvn -B -q -DskipTests package >/dev/null)
+mkdir -p "$WORK/minimal"
+"$JAVA_HOME/bin/javac" -d "$WORK/minimal" -cp "$ROOT/target/sidegate.jar:$ROOT/target/libs/*" loadtest/minimal/MinimalProxy.java
 TOOLS="$ROOT/loadtest/tools/target/loadtest-tools.jar:$ROOT/loadtest/tools/target/libs/*"
 "$JAVA" -cp "$TOOLS" dev.sidegate.loadtest.Mint "$WORK/keys"
 RS256=$(cat "$WORK/keys/rs256.token")
@@ -151,6 +153,12 @@ start_all() { # cpus for the proxies
     IFS='|' read -r name config env <<< "$v"
     start_sidegate "$name" "$config" "$env" "$cpus"
   done
+  # The smallest Helidon proxy, with Sidegate's JVM flags: the floor under Sidegate's plain path.
+  PORT[helidon-minimal]=$(free_port)
+  # shellcheck disable=SC2086
+  taskset -c "$cpus" "$JAVA" $SIDEGATE_JVM_FLAGS -cp "$WORK/minimal:$ROOT/target/sidegate.jar:$ROOT/target/libs/*" \
+    MinimalProxy "${PORT[helidon-minimal]}" "$UP_PORT" > "$WORK/helidon-minimal.log" 2>&1 &
+  PID[helidon-minimal]=$!; PIDS+=($!)
   # nginx as a plain reverse proxy: one worker, keep-alive to the upstream.
   PORT[nginx]=$(free_port)
   cat > "$WORK/nginx-proxy.conf" <<EOF
@@ -284,7 +292,7 @@ run_openloop() { # round name [extra OpenLoop args...] -> emits latency record
   log "latency round $round $name: $(python3 -c "import json; d=json.load(open('$WORK/ol.json')); print('p50', d['p50_us'], 'p99', d['p99_us'], 'us', d['statuses'])")"
 }
 
-MAIN=(direct sidegate sidegate-full nginx haproxy scg scg-ratelimit)
+MAIN=(direct sidegate sidegate-full helidon-minimal nginx haproxy scg scg-ratelimit)
 FEATURES=(sidegate-ratelimit sidegate-no-breaker sidegate-auth-rs256 sidegate-auth-es256 sidegate-auth-rs256-nocache
           sidegate-auth-es256-nocache sidegate-trace-1.0 sidegate-trace-0.01 transform-v1 transform-plain)
 
@@ -340,7 +348,7 @@ done
 
 # Latency at a fixed rate, interleaved round by round.
 for round in $(seq 1 "$ROUNDS"); do
-  for name in direct sidegate sidegate-full sidegate-no-breaker nginx haproxy scg; do run_openloop "$round" "$name"; done
+  for name in direct sidegate sidegate-full sidegate-no-breaker helidon-minimal nginx haproxy scg; do run_openloop "$round" "$name"; done
 done
 
 # Redis commands per proxied request: the full pipeline (allowed), and an abusive client over a tiny limit.
