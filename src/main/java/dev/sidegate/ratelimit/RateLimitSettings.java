@@ -67,6 +67,11 @@ public record RateLimitSettings(Map<String, Limit> tiers,
             if (!holdsPemCertificate(caFile.get())) {
                 throw new ConfigException(caKey, "'" + caFile.get() + "' holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
             }
+            // A CA with a plain redis:// URL would suggest TLS where there is none.
+            if (urls.orElse(List.of()).stream().noneMatch(u -> u.toLowerCase(Locale.ROOT).startsWith("rediss"))) {
+                throw new ConfigException(caKey, "a CA file applies to rediss:// URLs only, and the Redis URL is "
+                        + urls.map(u -> "not rediss://").orElse("not set"));
+            }
         }
         String modeKey = env.get(ENV_ON_REDIS_FAILURE).isPresent() ? ENV_ON_REDIS_FAILURE : limiting.get("on_redis_failure").key();
         FailureMode mode = env.over(ENV_ON_REDIS_FAILURE, v -> mode(modeKey, v),

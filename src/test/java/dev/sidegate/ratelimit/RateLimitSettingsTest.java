@@ -77,6 +77,15 @@ class RateLimitSettingsTest {
         assertEquals("rate_limiting.redis.ca_file", garbage.key());
         assertTrue(garbage.getMessage().contains("holds no PEM certificate"), garbage.getMessage());
         java.nio.file.Files.delete(notPem);
+        java.nio.file.Path pem = java.nio.file.Files.createTempFile("ca", ".pem");
+        java.nio.file.Files.writeString(pem, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        ConfigException plain = assertThrows(ConfigException.class, () -> load(yaml, Map.of(
+                "SIDEGATE_REDIS_URL", "redis://redis:6379", "SIDEGATE_REDIS_CA", pem.toString())));
+        assertEquals("SIDEGATE_REDIS_CA: a CA file applies to rediss:// URLs only, and the Redis URL is not rediss://",
+                     plain.getMessage());
+        assertEquals(java.util.Optional.of(pem), load(yaml, Map.of("SIDEGATE_REDIS_URL", "rediss://redis:6380", "SIDEGATE_REDIS_CA",
+                                                                   pem.toString())).rateLimits().orElseThrow().redis().orElseThrow().caFile());
+        java.nio.file.Files.delete(pem);
     }
 
     @ParameterizedTest
