@@ -139,17 +139,21 @@ class ResilienceTest {
         assertEquals(hits, a.count(), "an open circuit sends nothing to the upstream");
     }
 
-    @Test
-    void halfOpenProbesCloseTheCircuitWhenTheUpstreamRecovers() throws Exception {
-        openCircuitWithFailures();
-        mode.set("ok");
+    private void awaitHalfOpen(String upstream) {
         Await.until(() -> {
             try {
-                return circuit("a").equals("half-open");
+                return circuit(upstream).equals("half-open");
             } catch (IOException e) {
                 return false;
             }
         }, "the wait in open is over");
+    }
+
+    @Test
+    void halfOpenProbesCloseTheCircuitWhenTheUpstreamRecovers() throws Exception {
+        openCircuitWithFailures();
+        mode.set("ok");
+        awaitHalfOpen("a");
         assertEquals(200, get("/a/probe1").statusCode());
         assertEquals(200, get("/a/probe2").statusCode());
         assertEquals("closed", circuit("a"));
@@ -160,13 +164,7 @@ class ResilienceTest {
     void halfOpenLetsOnlyThePermittedProbesThroughAndReopensWhenTheyFail() throws Exception {
         openCircuitWithFailures();
         mode.set("slow500");
-        Await.until(() -> {
-            try {
-                return circuit("a").equals("half-open");
-            } catch (IOException e) {
-                return false;
-            }
-        }, "the wait in open is over");
+        awaitHalfOpen("a");
         int hits = a.count();
         List<CompletableFuture<HttpResponse<String>>> burst = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
