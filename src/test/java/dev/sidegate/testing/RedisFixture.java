@@ -212,6 +212,65 @@ public final class RedisFixture implements AutoCloseable {
         }
     }
 
+    /** A Redis Sentinel process ({@code redis-server --sentinel}) that monitors this server as master {@code mymaster}. */
+    public Sentinel sentinel() {
+        return new Sentinel(port);
+    }
+
+    /** One Sentinel, quorum 1, watching a master on loopback. */
+    public static final class Sentinel implements AutoCloseable {
+        private final int port;
+        private final Process process;
+
+        private Sentinel(int masterPort) {
+            String server = binary("redis-server");
+            if (server == null) {
+                throw new AssertionError("the Redis Sentinel test needs redis-server (apt-get install -y redis-server)");
+            }
+            port = freePort();
+            Path dir = tempDir();
+            try {
+                // Sentinel rewrites its configuration file, so it gets one of its own.
+                Path conf = dir.resolve("sentinel.conf");
+                Files.writeString(conf, "port " + port + "\nbind 127.0.0.1\ndir " + dir + "\n"
+                        + "sentinel monitor mymaster 127.0.0.1 " + masterPort + " 1\n");
+                process = new ProcessBuilder(server, conf.toString(), "--sentinel")
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("sentinel.log").toFile())
+                        .start();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            Await.until(this::knowsMaster, "Sentinel on port " + port + " knows master mymaster");
+        }
+
+        /** The URL Sidegate takes: Lettuce asks the Sentinel where the master is. */
+        public String url() {
+            return "redis-sentinel://127.0.0.1:" + port + "#mymaster";
+        }
+
+        private boolean knowsMaster() {
+            RedisClient client = RedisClient.create("redis://127.0.0.1:" + port);
+            try (var c = client.connectSentinel()) {
+                return c.sync().getMasterAddrByName("mymaster") != null;
+            } catch (RuntimeException e) {
+                return false;
+            } finally {
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            }
+        }
+
+        @Override
+        public void close() {
+            process.destroy();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     /** A local three-master Redis Cluster of redis-server processes, joined with redis-cli --cluster create. */
     public static final class Cluster implements AutoCloseable {
         private final List<Process> nodes = new ArrayList<>();
