@@ -141,6 +141,10 @@ public record RateLimitSettings(Map<String, Limit> tiers,
     }
 
     private static List<String> splitUrls(String value) {
+        String trimmed = value.trim();
+        if (trimmed.toLowerCase(Locale.ROOT).matches("rediss?-sentinel://.*")) {
+            return List.of(trimmed); // one URL that lists its Sentinels with commas: redis-sentinel://a:1,b:2#master
+        }
         return java.util.Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     }
 

@@ -1,6 +1,7 @@
 package dev.sidegate.ratelimit;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import dev.sidegate.config.ConfigException;
@@ -13,6 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -62,6 +64,10 @@ class RateLimitSettingsTest {
         assertTrue(many.cluster(), "a list of nodes means Cluster");
         assertTrue(load(yaml, Map.of("SIDEGATE_REDIS_URL", "redis://a:7000", "SIDEGATE_REDIS_CLUSTER", "true"))
                            .rateLimits().orElseThrow().redis().orElseThrow().cluster());
+        RedisSettings sentinels = load(yaml, Map.of("SIDEGATE_REDIS_URL", "redis-sentinel://s1:26379,s2:26379#mymaster"))
+                .rateLimits().orElseThrow().redis().orElseThrow();
+        assertEquals(List.of("redis-sentinel://s1:26379,s2:26379#mymaster"), sentinels.urls(), "one Sentinel URL, not a Cluster list");
+        assertFalse(sentinels.cluster());
     }
 
     @Test

@@ -30,10 +30,12 @@ class RedisSentinelTest {
     }
 
     @Test
-    void aSentinelUrlFindsTheMasterAndTheBucketsLiveThere() {
+    void aSentinelUrlFindsTheMasterThroughAnySentinelAndTheBucketsLiveThere() {
         try (RedisFixture master = RedisFixture.start();
              RedisFixture.Sentinel sentinel = master.sentinel();
-             SidegateFixture sg = SidegateFixture.start(LIMITS, RateLimitTest.env(sentinel.url()))) {
+             // Two Sentinels, the first one down: the comma lists Sentinels here, it does not mean Cluster.
+             SidegateFixture sg = SidegateFixture.start(LIMITS, RateLimitTest.env(
+                     sentinel.url().replace("redis-sentinel://", "redis-sentinel://127.0.0.1:1,")))) {
             String ip = freshIp();
             List<Integer> statuses = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
