@@ -19,8 +19,11 @@ import static dev.sidegate.ratelimit.RateLimitTest.send;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** rediss://: a real redis-server speaking TLS only, with a certificate from a private CA. */
-class RedisTlsTest {
+/**
+ * The other ways to reach Redis, for real: rediss:// to a redis-server speaking TLS only (certificate from a private
+ * CA), and redis-sentinel:// through a Sentinel process.
+ */
+class RedisConnectionsTest {
 
     @BeforeAll
     static void start() {
@@ -38,12 +41,7 @@ class RedisTlsTest {
              SidegateFixture sg = SidegateFixture.start(LIMITS, RateLimitTest.env(redis.url(),
                                                                                  "SIDEGATE_REDIS_CA", resource("tls/cert.pem").toString()))) {
             assertTrue(redis.url().startsWith("rediss://"));
-            String ip = freshIp();
-            List<Integer> statuses = new ArrayList<>();
-            for (int i = 0; i < 6; i++) {
-                statuses.add(send(sg, "/api/tls", ip).statusCode());
-            }
-            assertEquals(List.of(200, 200, 200, 200, 200, 429), statuses, "the default tier's 5 requests, then 429");
+            assertEquals(List.of(200, 200, 200, 200, 200, 429), sixRequests(sg, "/api/tls"), "the default tier's 5 requests, then 429");
             assertTrue(sg.admin("/observe/health/ready").body().contains("redis ok"), sg.admin("/observe/health/ready").body());
             assertTrue(redis.with(r -> r.dbsize()) > 0, "the buckets are in Redis, reached over TLS");
         }
@@ -71,7 +69,31 @@ class RedisTlsTest {
         }
     }
 
+    @Test
+    void aSentinelUrlFindsTheMasterThroughAnySentinelAndTheBucketsLiveThere() {
+        try (RedisFixture master = RedisFixture.start();
+             RedisFixture.Sentinel sentinel = master.sentinel();
+             // Two Sentinels, the first one down: the comma lists Sentinels here, it does not mean Cluster.
+             SidegateFixture sg = SidegateFixture.start(LIMITS, RateLimitTest.env(
+                     sentinel.url().replace("redis-sentinel://", "redis-sentinel://127.0.0.1:1,")))) {
+            assertEquals(List.of(200, 200, 200, 200, 200, 429), sixRequests(sg, "/api/sentinel"), "the default tier's 5 requests, then 429");
+            String ready = sg.admin("/observe/health/ready").body();
+            assertTrue(ready.contains("redis ok"), ready);
+            long keys = master.with(r -> r.dbsize());
+            assertTrue(keys > 0, "the buckets are on the master the Sentinel named");
+        }
+    }
+
+    private static List<Integer> sixRequests(SidegateFixture sg, String path) {
+        String ip = freshIp();
+        List<Integer> statuses = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            statuses.add(send(sg, path, ip).statusCode());
+        }
+        return statuses;
+    }
+
     private static Path resource(String name) throws URISyntaxException {
-        return Path.of(RedisTlsTest.class.getClassLoader().getResource(name).toURI());
+        return Path.of(RedisConnectionsTest.class.getClassLoader().getResource(name).toURI());
     }
 }
