@@ -48,8 +48,9 @@ import dev.sidegate.proxy.Pipeline;
 import dev.sidegate.proxy.ProxyHandler;
 import dev.sidegate.proxy.RouteTable;
 import dev.sidegate.proxy.Stage;
-import dev.sidegate.proxy.UpstreamCall;
-import dev.sidegate.proxy.UpstreamClients;
+import dev.sidegate.proxy.Daemons;
+import dev.sidegate.upstream.UpstreamCall;
+import dev.sidegate.upstream.Upstreams;
 import io.helidon.common.configurable.Resource;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
@@ -185,7 +186,8 @@ public final class Sidegate implements AutoCloseable {
      * What outlives a configuration: pooled upstream connections, meters, circuit breakers and bulkheads. A reload
      * builds a new pipeline on the same shared parts.
      */
-    record Shared(UpstreamClients clients, Telemetry telemetry, UpstreamGuards guards, Resources resources, Plugins plugins)
+    record Shared(Upstreams upstreams, Telemetry telemetry, UpstreamGuards guards, Resources resources, Plugins plugins,
+                  java.util.concurrent.ScheduledExecutorService housekeeping)
             implements AutoCloseable {
         static Shared create(SidegateConfig config) {
             Plugins plugins = Plugins.load(config.pluginsDir());
@@ -194,7 +196,9 @@ public final class Sidegate implements AutoCloseable {
                                                 new AccessLog(System.out));
             // Parts a reload retires stay open as long as a request may still be draining on the old pipeline.
             Resources resources = new Resources(config.server().drainTimeout().toMillis() + 1000);
-            return new Shared(new UpstreamClients(), telemetry, new UpstreamGuards(metrics), resources, plugins);
+            java.util.concurrent.ScheduledExecutorService housekeeping = Daemons.scheduler("sidegate-housekeeping");
+            return new Shared(new Upstreams(housekeeping), telemetry, new UpstreamGuards(metrics), resources, plugins,
+                              housekeeping);
         }
 
         SidegateMetrics metrics() {
@@ -204,7 +208,8 @@ public final class Sidegate implements AutoCloseable {
         @Override
         public void close() {
             resources.close();
-            clients.close();
+            upstreams.close();
+            housekeeping.shutdownNow();
             telemetry.close();
             plugins.close();
         }
@@ -212,7 +217,6 @@ public final class Sidegate implements AutoCloseable {
 
     /** The pipeline for one configuration. The order of the stages is decided here and only here. */
     static Pipeline pipeline(SidegateConfig config, Shared shared) {
-        UpstreamClients clients = shared.clients();
         SidegateMetrics metrics = shared.metrics();
         Resources.Build resources = shared.resources().build();
         RouteTable routes = RouteTable.create(config.routes(), config.server().paths());
@@ -225,7 +229,7 @@ public final class Sidegate implements AutoCloseable {
             stages.add(new TransformStage());
         }
         List<Stage> toUpstream = List.of(new Resilience(config, shared.guards(), metrics),
-                                         new UpstreamCall(clients, shared.telemetry()));
+                                         new UpstreamCall(config, shared.upstreams(), shared.telemetry()));
         // A route's plugins run after its declarative request transform and before the breaker, so they see the
         // request as it will go upstream and the response as the upstream sent it.
         Map<RouteSettings, List<Stage>> withPlugins = new IdentityHashMap<>();

@@ -11,7 +11,6 @@ import java.util.stream.Stream;
 import dev.sidegate.config.ConfigLoader;
 import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.Pipeline;
-import dev.sidegate.proxy.UpstreamClients;
 import dev.sidegate.testing.SidegateFixture;
 import dev.sidegate.testing.TestUpstream;
 import org.junit.jupiter.api.Test;
@@ -81,8 +80,7 @@ class SampleConfigsTest {
                     ? Map.of("SIDEGATE_CONFIG", file.toString(), "SIDEGATE_JWT_JWKS_URL", "http://127.0.0.1:9/jwks.json")
                     : Map.of("SIDEGATE_CONFIG", file.toString());
             SidegateConfig config = ConfigLoader.load(env);
-            try (UpstreamClients clients = new UpstreamClients();
-                 Pipeline pipeline = Sidegate.pipeline(config, Sidegate.Shared.create(config))) {
+            try (Pipeline pipeline = Sidegate.pipeline(config, Sidegate.Shared.create(config))) {
                 assertFalse(pipeline.stages().isEmpty(), file.toString());
             }
         }

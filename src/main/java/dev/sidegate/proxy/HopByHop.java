@@ -7,7 +7,7 @@ import java.util.Set;
  * Connection-specific header fields (RFC 9110 section 7.6.1), which a proxy consumes instead of forwarding:
  * the fixed set plus every field named in {@code Connection}.
  */
-final class HopByHop {
+public final class HopByHop {
     private static final Set<String> ALWAYS = Set.of(
             "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
             "proxy-authenticate", "proxy-authorization");
@@ -16,7 +16,7 @@ final class HopByHop {
     }
 
     /** Lower-case names to drop: the fixed set plus the tokens of the given Connection field values. */
-    static Set<String> namesToDrop(Iterable<String> connectionValues) {
+    public static Set<String> namesToDrop(Iterable<String> connectionValues) {
         Set<String> extra = null;
         for (String value : connectionValues) {
             for (String token : value.split(",")) {

@@ -93,7 +93,7 @@ public final class ProxyHandler implements Handler {
         String path;
         switch (normalizer.normalize(req.prologue().uriPath().rawPath())) {
             case PathNormalizer.Rejected r -> {
-                outcome.status = write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId), head);
+                outcome.status = write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId), head, traceId);
                 return;
             }
             case PathNormalizer.Normalized n -> path = n.path();
@@ -104,14 +104,14 @@ public final class ProxyHandler implements Handler {
         switch (current.routes().match(method, path)) {
             case RouteTable.NotFound nf -> {
                 outcome.status = write(res, Problem.of(404, "no-route", "No route", "no route matches " + path)
-                        .toResponse(traceId), head);
+                        .toResponse(traceId), head, traceId);
                 return;
             }
             case RouteTable.MethodNotAllowed mna -> {
                 Problem problem = Problem.of(405, "method-not-allowed", "Method not allowed",
                                              method + " is not allowed on " + path)
                         .withHeader("Allow", String.join(", ", mna.allowed()));
-                outcome.status = write(res, problem.toResponse(traceId), head);
+                outcome.status = write(res, problem.toResponse(traceId), head, traceId);
                 return;
             }
             case RouteTable.Matched m -> route = m.route();
@@ -135,7 +135,7 @@ public final class ProxyHandler implements Handler {
             response = exchange.problem(failure.problem());
         }
         outcome.status = response.status();
-        write(res, response, head);
+        outcome.status = write(res, response, head, traceId);
     }
 
     private static Iterable<String> headerNames(ServerRequestHeaders in) {
@@ -172,8 +172,8 @@ public final class ProxyHandler implements Handler {
         return new RequestBody(req.content().inputStream(), length);
     }
 
-    /** Writes the response; returns its status. */
-    private static int write(ServerResponse res, ProxyResponse response, boolean head) {
+    /** Writes the response; returns the status the client got. */
+    private static int write(ServerResponse res, ProxyResponse response, boolean head, String traceId) {
         try (ResponseBody body = response.body()) {
             int status = response.status();
             boolean noContent = status == 204 || status == 205 || status == 304 || status < 200;
@@ -195,19 +195,28 @@ public final class ProxyHandler implements Handler {
                 res.send();
                 return status;
             }
-            stream(body.stream(), res);
-            return status;
+            return stream(body.stream(), res, status, traceId);
         }
     }
 
-    private static void stream(InputStream from, ServerResponse res) {
+    /**
+     * Copies the body to the client, flushing whenever the upstream pauses. Helidon sends the status and headers
+     * with the first body bytes, so a body that fails before its first byte is still answered with a problem.
+     */
+    private static int stream(InputStream from, ServerResponse res, int status, String traceId) {
         byte[] buffer = new byte[BUFFER_SIZE];
         OutputStream to = res.outputStream();
+        boolean written = false;
         while (true) {
             int n;
             try {
                 n = from.read(buffer);
             } catch (IOException | RuntimeException e) {
+                if (!written && e instanceof BodyFailure failure && res instanceof io.helidon.webserver.http.RoutingResponse routing
+                        && routing.reset()) {
+                    res.header(TRACE_ID_HEADER, traceId);
+                    return write(res, failure.problem().toResponse(traceId), false, traceId);
+                }
                 // Headers are already sent: cutting the connection is the only way to tell the client.
                 LOG.log(System.Logger.Level.WARNING, "upstream body failed after the response started: " + Messages.oneLine(e));
                 throw new CloseConnectionException("upstream body failed", e);
@@ -217,6 +226,7 @@ public final class ProxyHandler implements Handler {
             }
             try {
                 to.write(buffer, 0, n);
+                written = true;
                 if (available(from) <= 0) {
                     to.flush(); // nothing more buffered upstream: send what we have (SSE, slow streams)
                 }
@@ -229,6 +239,7 @@ public final class ProxyHandler implements Handler {
         } catch (IOException | UncheckedIOException e) {
             throw new CloseConnectionException("client went away", e);
         }
+        return status;
     }
 
     private static int available(InputStream in) {

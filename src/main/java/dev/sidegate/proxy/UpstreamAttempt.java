@@ -1,7 +1,7 @@
 package dev.sidegate.proxy;
 
 /**
- * How the last call to the upstream went, left on the exchange by {@link UpstreamCall} for the resilience stage
+ * How the last call to the upstream went, left on the exchange by the upstream call for the resilience stage
  * (circuit breaker, retries). A new attempt replaces the note.
  */
 public sealed interface UpstreamAttempt {

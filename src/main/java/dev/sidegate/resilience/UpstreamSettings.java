@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 import dev.sidegate.config.ConfigView;
+import dev.sidegate.upstream.ConnectionSettings;
 
 /**
  * One upstream and how Sidegate protects it: its circuit breaker and its concurrency limit (bulkhead).
@@ -15,15 +16,17 @@ import dev.sidegate.config.ConfigView;
  * @param url           base URL
  * @param breaker       circuit breaker settings
  * @param maxConcurrent in-flight requests allowed at once; over it: 503 at once
+ * @param connections   how connections to it are pooled, and the CAs an https upstream is verified against
  */
-public record UpstreamSettings(String name, URI url, BreakerSettings breaker, int maxConcurrent) {
+public record UpstreamSettings(String name, URI url, BreakerSettings breaker, int maxConcurrent,
+                               ConnectionSettings connections) {
     public static final String DEFAULT_NAME = "default";
     public static final int DEFAULT_MAX_CONCURRENT = 1024;
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,62}");
 
     /** An upstream with default protection. */
     public static UpstreamSettings withDefaults(String name, URI url) {
-        return new UpstreamSettings(name, url, BreakerSettings.DEFAULT, DEFAULT_MAX_CONCURRENT);
+        return new UpstreamSettings(name, url, BreakerSettings.DEFAULT, DEFAULT_MAX_CONCURRENT, ConnectionSettings.DEFAULT);
     }
 
     /** Named upstreams from the {@code upstreams} section; {@code default} takes its URL from the default upstream. */
@@ -49,7 +52,8 @@ public record UpstreamSettings(String name, URI url, BreakerSettings breaker, in
                 url = urlParser.apply(u.get("url"));
             }
             int maxConcurrent = (int) u.integer("max_concurrent", 1, 1_000_000).orElse((long) DEFAULT_MAX_CONCURRENT).longValue();
-            result.put(name, new UpstreamSettings(name, url, BreakerSettings.parse(u.get("circuit_breaker")), maxConcurrent));
+            result.put(name, new UpstreamSettings(name, url, BreakerSettings.parse(u.get("circuit_breaker")), maxConcurrent,
+                                                  ConnectionSettings.parse(u, url.getScheme().equals("https"))));
         }
         return result;
     }

@@ -1,0 +1,293 @@
+package dev.sidegate.upstream;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+
+/**
+ * One keep-alive connection to an upstream, owned by one exchange at a time, with its own read and write buffers.
+ * Reads are strict about line endings: a line ends with CRLF, and a bare CR or LF is a bad response.
+ */
+final class Http1Connection {
+    private static final int READ_BUFFER = 16 * 1024;
+    private static final int WRITE_BUFFER = 16 * 1024;
+
+    private final ConnectionPool pool;
+    private final Socket socket;
+    private final SocketChannel channel;
+    private final InputStream in;
+    private final OutputStream out;
+    private final byte[] readBuffer = new byte[READ_BUFFER];
+    private int readPos;
+    private int readLimit;
+    private final byte[] writeBuffer = new byte[WRITE_BUFFER];
+    private int writePos;
+    private final ByteBuffer probe = ByteBuffer.allocate(1);
+    private long idleSinceNanos;
+    private int exchanges;
+    private volatile boolean closed;
+
+    /**
+     * @param socket  the connected socket (an SSLSocket over {@code channel} for https)
+     * @param channel the plain TCP channel underneath, used to look for a close without blocking
+     */
+    Http1Connection(ConnectionPool pool, Socket socket, SocketChannel channel) throws IOException {
+        this.pool = pool;
+        this.socket = socket;
+        this.channel = channel;
+        this.in = socket.getInputStream();
+        this.out = socket.getOutputStream();
+    }
+
+    ConnectionPool pool() {
+        return pool;
+    }
+
+    /** Whether an earlier exchange used this connection (then a close found at once may be the idle-close race). */
+    boolean reused() {
+        return exchanges > 0;
+    }
+
+    void startExchange(Duration responseTimeout) throws SocketException {
+        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, responseTimeout.toMillis())));
+        writePos = 0;
+    }
+
+    void endExchange() {
+        exchanges++;
+    }
+
+    long idleSinceNanos() {
+        return idleSinceNanos;
+    }
+
+    void idleSince(long nanos) {
+        this.idleSinceNanos = nanos;
+    }
+
+    /**
+     * Whether an idle connection can take a request: no byte arrived while it was idle (a late or unsolicited
+     * response poisons it) and the upstream has not closed it. Does not block.
+     */
+    boolean usable() {
+        if (closed || readPos < readLimit) {
+            return false;
+        }
+        try {
+            if (socket != channel.socket() && in.available() > 0) {
+                return false; // decrypted bytes waiting in the TLS layer
+            }
+            synchronized (channel.blockingLock()) {
+                channel.configureBlocking(false);
+                try {
+                    probe.clear();
+                    return channel.read(probe) == 0;
+                } finally {
+                    channel.configureBlocking(true);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Bytes already read from the socket and not yet consumed. */
+    int buffered() {
+        return readLimit - readPos;
+    }
+
+    // ---- reading ----
+
+    /** Fills the buffer when it is empty; false at end of stream. */
+    private boolean fill() throws IOException {
+        if (readPos < readLimit) {
+            return true;
+        }
+        int n;
+        try {
+            n = in.read(readBuffer, 0, readBuffer.length);
+        } catch (SocketTimeoutException e) {
+            throw new UpstreamException(UpstreamException.Kind.RESPONSE_TIMEOUT, "no data from the upstream within the timeout", e);
+        } catch (IOException e) {
+            throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
+                    + e.getClass().getSimpleName(), e);
+        }
+        if (n < 0) {
+            return false;
+        }
+        readPos = 0;
+        readLimit = n;
+        return true;
+    }
+
+    /** Whether the stream has ended before any byte of a new message (an idle close). */
+    boolean atEndOfStream() throws IOException {
+        return !fill();
+    }
+
+    /**
+     * Reads one line ending in CRLF, without the CRLF, as ISO-8859-1 text.
+     *
+     * @param max    the longest line accepted, in bytes
+     * @param what   what the line is, for the error message
+     * @return the line; null when the stream ended before its first byte
+     */
+    String readLine(int max, String what) throws IOException {
+        StringBuilder line = null;
+        int length = 0;
+        while (true) {
+            if (!fill()) {
+                if (line == null && length == 0) {
+                    return null;
+                }
+                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the upstream closed the connection inside the "
+                        + what);
+            }
+            int start = readPos;
+            for (int i = readPos; i < readLimit; i++) {
+                byte b = readBuffer[i];
+                if (b == '\n') {
+                    throw UpstreamException.bad("a bare LF ends a line of the " + what);
+                }
+                if (b == '\r') {
+                    int segment = i - start;
+                    length += segment;
+                    if (length > max) {
+                        throw UpstreamException.bad("the " + what + " is longer than " + max + " bytes");
+                    }
+                    String text = new String(readBuffer, start, segment, java.nio.charset.StandardCharsets.ISO_8859_1);
+                    readPos = i + 1;
+                    expectLf(what);
+                    return line == null ? text : line.append(text).toString();
+                }
+            }
+            int segment = readLimit - start;
+            length += segment;
+            if (length > max) {
+                throw UpstreamException.bad("the " + what + " is longer than " + max + " bytes");
+            }
+            if (line == null) {
+                line = new StringBuilder(Math.min(max, 256));
+            }
+            line.append(new String(readBuffer, start, segment, java.nio.charset.StandardCharsets.ISO_8859_1));
+            readPos = readLimit;
+        }
+    }
+
+    private void expectLf(String what) throws IOException {
+        if (!fill()) {
+            throw new UpstreamException(UpstreamException.Kind.CLOSED, "the upstream closed the connection inside the " + what);
+        }
+        if (readBuffer[readPos] != '\n') {
+            throw UpstreamException.bad("a CR without LF in the " + what);
+        }
+        readPos++;
+    }
+
+    /** Reads exactly CRLF (the end of a chunk's data). */
+    void readCrlf(String what) throws IOException {
+        for (byte expected : new byte[] {'\r', '\n'}) {
+            if (!fill()) {
+                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the upstream closed the connection inside the " + what);
+            }
+            if (readBuffer[readPos] != expected) {
+                throw UpstreamException.bad("the " + what + " is not followed by CRLF");
+            }
+            readPos++;
+        }
+    }
+
+    /** Reads up to {@code len} body bytes; -1 at end of stream. */
+    int read(byte[] b, int off, int len) throws IOException {
+        if (readPos >= readLimit && len >= readBuffer.length) {
+            // A large read with nothing buffered goes straight to the caller's array.
+            try {
+                return in.read(b, off, len);
+            } catch (SocketTimeoutException e) {
+                throw new UpstreamException(UpstreamException.Kind.RESPONSE_TIMEOUT, "no data from the upstream within the timeout", e);
+            } catch (IOException e) {
+                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
+                        + e.getClass().getSimpleName(), e);
+            }
+        }
+        if (!fill()) {
+            return -1;
+        }
+        int n = Math.min(len, readLimit - readPos);
+        System.arraycopy(readBuffer, readPos, b, off, n);
+        readPos += n;
+        return n;
+    }
+
+    // ---- writing ----
+
+    void writeAscii(String s) throws IOException {
+        int length = s.length();
+        for (int i = 0; i < length; i++) {
+            if (writePos == writeBuffer.length) {
+                flushBuffer();
+            }
+            writeBuffer[writePos++] = (byte) s.charAt(i);
+        }
+    }
+
+    void writeCrlf() throws IOException {
+        if (writePos + 2 > writeBuffer.length) {
+            flushBuffer();
+        }
+        writeBuffer[writePos++] = '\r';
+        writeBuffer[writePos++] = '\n';
+    }
+
+    void write(byte[] b, int off, int len) throws IOException {
+        if (len >= writeBuffer.length) {
+            flushBuffer();
+            out.write(b, off, len);
+            return;
+        }
+        if (writePos + len > writeBuffer.length) {
+            flushBuffer();
+        }
+        System.arraycopy(b, off, writeBuffer, writePos, len);
+        writePos += len;
+    }
+
+    /** Sends what is buffered. */
+    void flush() throws IOException {
+        flushBuffer();
+        out.flush();
+    }
+
+    private void flushBuffer() throws IOException {
+        if (writePos > 0) {
+            out.write(writeBuffer, 0, writePos);
+            writePos = 0;
+        }
+    }
+
+    // ---- lifecycle ----
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Closes the socket; the pool forgets it. Safe to call more than once, from any thread. */
+    void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // closing: nothing left to do
+        }
+        pool.forget(this);
+    }
+}

@@ -1,0 +1,133 @@
+package dev.sidegate.upstream;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import dev.sidegate.proxy.ResponseBody;
+
+/**
+ * Sends requests to one upstream over its pool of HTTP/1.1 keep-alive connections, one exchange per connection at
+ * a time, in plain blocking style (a virtual thread waits on the socket).
+ *
+ * <p>A pooled connection that turns out to be closed is retried once on a new connection, only when nothing that
+ * could have been processed was sent: the request head could not be written at all, or the method is idempotent,
+ * the request has no body and the upstream closed without a byte of response (the race with its idle timeout).
+ * A request whose body was sent is never retried here.
+ */
+public final class Http1Upstream {
+    private final ConnectionPool pool;
+
+    Http1Upstream(ConnectionPool pool) {
+        this.pool = pool;
+    }
+
+    public Origin origin() {
+        return pool.origin();
+    }
+
+    /**
+     * @param bodySent set once any byte of the request body has been read from the client to go upstream
+     * @throws UpstreamException when there is no usable final response; its kind says why
+     */
+    public UpstreamResponse send(UpstreamRequest request, Duration connectTimeout, Duration responseTimeout,
+                                 AtomicBoolean bodySent) throws UpstreamException {
+        RequestWriter.validate(request.method(), request.target(), request.host(), request.headers());
+        boolean head = request.method().equals("HEAD");
+        boolean retried = false;
+        while (true) {
+            Http1Connection conn = retried ? null : pool.pollIdle();
+            boolean reused = conn != null;
+            if (conn == null) {
+                conn = pool.connect(connectTimeout);
+            }
+            try {
+                UpstreamResponse response = exchange(conn, request, head, responseTimeout, bodySent);
+                if (response != null) {
+                    return response;
+                }
+                conn.close();
+                boolean nothingProcessed = request.idempotent() && request.body().length() == 0;
+                if (reused && !retried && nothingProcessed) {
+                    retried = true;
+                    continue;
+                }
+                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the upstream closed the connection without a response");
+            } catch (HeadNotWritten e) {
+                conn.close();
+                if (reused && !retried && !bodySent.get()) {
+                    retried = true;
+                    continue;
+                }
+                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke before the "
+                        + "request was sent", e.getCause());
+            } catch (UpstreamException e) {
+                conn.close();
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                conn.close();
+                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
+                        + e.getClass().getSimpleName(), e);
+            }
+        }
+    }
+
+    /** The request head could not be written: the upstream had closed the connection before it could read it. */
+    private static final class HeadNotWritten extends IOException {
+        HeadNotWritten(IOException cause) {
+            super(cause);
+        }
+    }
+
+    /** One request and its final response on one connection; null when the upstream closed without answering. */
+    private UpstreamResponse exchange(Http1Connection conn, UpstreamRequest request, boolean head, Duration responseTimeout,
+                                      AtomicBoolean bodySent) throws IOException {
+        conn.startExchange(responseTimeout);
+        boolean fullySent = true;
+        try {
+            RequestWriter.writeHead(conn, request.method(), request.target(), request.host(), request.headers(),
+                                    request.body(), request.expectsBody());
+        } catch (IOException e) {
+            throw new HeadNotWritten(e);
+        }
+        if (request.body().length() != 0) {
+            try {
+                RequestWriter.writeBody(conn, request.body(), () -> bodySent.set(true));
+            } catch (UpstreamException e) {
+                throw e;
+            } catch (IOException e) {
+                // The upstream stopped reading: it may have answered early (413, 401) and closed. Relay that answer.
+                fullySent = false;
+                bodySent.set(true);
+            }
+        }
+        boolean nothing;
+        try {
+            nothing = conn.atEndOfStream();
+        } catch (UpstreamException e) {
+            if (e.kind() != UpstreamException.Kind.CLOSED || !fullySent) {
+                throw e;
+            }
+            nothing = true; // reset before any byte of a response: the same as a close
+        }
+        if (nothing) {
+            if (!fullySent) {
+                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the upstream closed the connection while the "
+                        + "request body was being sent");
+            }
+            return null;
+        }
+        ResponseHead response = ResponseParser.read(conn, head);
+        ResponseBodyInput body = ResponseBodyInput.of(conn, response, fullySent && !response.close());
+        if (body instanceof ResponseBodyInput.Chunked chunked) {
+            chunked.checkStart();
+        }
+        long length = switch (response.framing()) {
+            case ResponseHead.NoBody n -> 0;
+            case ResponseHead.Length l -> l.bytes();
+            case ResponseHead.Chunked c -> -1;
+            case ResponseHead.UntilClose u -> -1;
+        };
+        return new UpstreamResponse(response.status(), response.headers(), new ResponseBody(body, length, body::close));
+    }
+}

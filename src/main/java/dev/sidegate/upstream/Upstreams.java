@@ -1,0 +1,54 @@
+package dev.sidegate.upstream;
+
+import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The connection pools of one Sidegate, one per upstream origin and connection settings. They outlive configuration
+ * reloads (a reload with the same upstream keeps its warm connections); closing this closes every connection.
+ */
+public final class Upstreams implements AutoCloseable {
+    private final Map<Key, ConnectionPool> pools = new ConcurrentHashMap<>();
+    private final ScheduledFuture<?> eviction;
+
+    private record Key(Origin origin, ConnectionSettings settings) {
+    }
+
+    /** @param housekeeping runs the idle eviction once a second */
+    public Upstreams(ScheduledExecutorService housekeeping) {
+        this.eviction = housekeeping.scheduleWithFixedDelay(this::evictExpired, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** The HTTP/1.1 path to an upstream; the pool is created on first use. */
+    public Http1Upstream http1(URI url, ConnectionSettings settings) {
+        Origin origin = Origin.of(url);
+        ConnectionPool pool = pools.computeIfAbsent(new Key(origin, settings), k -> new ConnectionPool(
+                origin, origin.secure() ? TlsTrust.context("upstreams.tls.ca_file", settings.caFile()) : null,
+                settings.maxIdle(), settings.idleTimeout()));
+        return new Http1Upstream(pool);
+    }
+
+    private void evictExpired() {
+        pools.values().forEach(ConnectionPool::evictExpired);
+    }
+
+    /** Open and idle connections per origin, for the admin view. */
+    public Map<String, Map<String, Integer>> describe() {
+        Map<String, Map<String, Integer>> all = new LinkedHashMap<>();
+        pools.values().stream().sorted(java.util.Comparator.comparing(p -> p.origin().toString())).forEach(p ->
+                all.merge(p.origin().toString(), Map.of("open", p.openConnections(), "idle", p.idleConnections()),
+                          (a, b) -> Map.of("open", a.get("open") + b.get("open"), "idle", a.get("idle") + b.get("idle"))));
+        return all;
+    }
+
+    @Override
+    public void close() {
+        eviction.cancel(false);
+        pools.values().forEach(ConnectionPool::close);
+    }
+}
