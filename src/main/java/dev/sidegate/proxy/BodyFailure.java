@@ -6,6 +6,6 @@ package dev.sidegate.proxy;
  */
 public interface BodyFailure {
 
-    /** The problem to answer while nothing of the response has been sent. */
-    Problem problem();
+    /** The problem to answer while nothing of the response has been sent, for a request on the given route. */
+    Problem problem(String routeId);
 }

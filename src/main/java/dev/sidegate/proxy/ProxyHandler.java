@@ -93,7 +93,7 @@ public final class ProxyHandler implements Handler {
         String path;
         switch (normalizer.normalize(req.prologue().uriPath().rawPath())) {
             case PathNormalizer.Rejected r -> {
-                outcome.status = write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId), head, traceId);
+                outcome.status = write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId), head, traceId, null);
                 return;
             }
             case PathNormalizer.Normalized n -> path = n.path();
@@ -104,14 +104,14 @@ public final class ProxyHandler implements Handler {
         switch (current.routes().match(method, path)) {
             case RouteTable.NotFound nf -> {
                 outcome.status = write(res, Problem.of(404, "no-route", "No route", "no route matches " + path)
-                        .toResponse(traceId), head, traceId);
+                        .toResponse(traceId), head, traceId, null);
                 return;
             }
             case RouteTable.MethodNotAllowed mna -> {
                 Problem problem = Problem.of(405, "method-not-allowed", "Method not allowed",
                                              method + " is not allowed on " + path)
                         .withHeader("Allow", String.join(", ", mna.allowed()));
-                outcome.status = write(res, problem.toResponse(traceId), head, traceId);
+                outcome.status = write(res, problem.toResponse(traceId), head, traceId, null);
                 return;
             }
             case RouteTable.Matched m -> route = m.route();
@@ -135,7 +135,7 @@ public final class ProxyHandler implements Handler {
             response = exchange.problem(failure.problem());
         }
         outcome.status = response.status();
-        outcome.status = write(res, response, head, traceId);
+        outcome.status = write(res, response, head, traceId, route.id());
     }
 
     private static Iterable<String> headerNames(ServerRequestHeaders in) {
@@ -173,7 +173,7 @@ public final class ProxyHandler implements Handler {
     }
 
     /** Writes the response; returns the status the client got. */
-    private static int write(ServerResponse res, ProxyResponse response, boolean head, String traceId) {
+    private static int write(ServerResponse res, ProxyResponse response, boolean head, String traceId, String routeId) {
         try (ResponseBody body = response.body()) {
             int status = response.status();
             boolean noContent = status == 204 || status == 205 || status == 304 || status < 200;
@@ -195,7 +195,7 @@ public final class ProxyHandler implements Handler {
                 res.send();
                 return status;
             }
-            return stream(body.stream(), res, status, traceId);
+            return stream(body.stream(), res, status, traceId, routeId);
         }
     }
 
@@ -203,7 +203,7 @@ public final class ProxyHandler implements Handler {
      * Copies the body to the client, flushing whenever the upstream pauses. Helidon sends the status and headers
      * with the first body bytes, so a body that fails before its first byte is still answered with a problem.
      */
-    private static int stream(InputStream from, ServerResponse res, int status, String traceId) {
+    private static int stream(InputStream from, ServerResponse res, int status, String traceId, String routeId) {
         byte[] buffer = new byte[BUFFER_SIZE];
         OutputStream to = res.outputStream();
         boolean written = false;
@@ -214,8 +214,10 @@ public final class ProxyHandler implements Handler {
             } catch (IOException | RuntimeException e) {
                 if (!written && e instanceof BodyFailure failure && res instanceof io.helidon.webserver.http.RoutingResponse routing
                         && routing.reset()) {
+                    LOG.log(System.Logger.Level.WARNING, "upstream body of route " + routeId + " failed before the response "
+                            + "started (trace " + traceId + "): " + Messages.oneLine(e));
                     res.header(TRACE_ID_HEADER, traceId);
-                    return write(res, failure.problem().toResponse(traceId), false, traceId);
+                    return write(res, failure.problem(routeId).toResponse(traceId), false, traceId, routeId);
                 }
                 // Headers are already sent: cutting the connection is the only way to tell the client.
                 LOG.log(System.Logger.Level.WARNING, "upstream body failed after the response started: " + Messages.oneLine(e));

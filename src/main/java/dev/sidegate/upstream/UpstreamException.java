@@ -50,14 +50,15 @@ public final class UpstreamException extends IOException implements BodyFailure 
 
     /** The answer when the response body fails before any of it reached the client. */
     @Override
-    public Problem problem() {
+    public Problem problem(String routeId) {
         return switch (kind) {
             case BAD_RESPONSE -> Problem.of(502, "upstream-bad-response", "Bad upstream response",
-                                            "the upstream sent an invalid or ambiguous response body: " + getMessage());
+                                            "the upstream of route " + routeId + " sent an invalid or ambiguous response: "
+                                                    + getMessage());
             case RESPONSE_TIMEOUT -> Problem.of(504, "upstream-timeout", "Upstream timeout",
-                                                "the upstream stopped sending the response body");
+                                                "the upstream of route " + routeId + " stopped sending its response body");
             default -> Problem.of(502, "upstream-failed", "Upstream failed",
-                                  "the upstream closed the connection before the response body was complete");
+                                  "the upstream of route " + routeId + " closed the connection before its response was complete");
         };
     }
 

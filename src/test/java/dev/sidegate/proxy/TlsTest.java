@@ -50,6 +50,45 @@ class TlsTest {
         }
     }
 
+    @Test
+    void httpsUpstreamsAreVerifiedAgainstTheirCaFileAndTheirHostName() throws Exception {
+        try (TestUpstream app = TestUpstream.start();
+             SidegateFixture tlsUpstream = SidegateFixture.start(null, Map.of(
+                     "SIDEGATE_UPSTREAM", app.url(),
+                     "SIDEGATE_TLS_CERT", resource("tls/cert.pem").toString(),
+                     "SIDEGATE_TLS_KEY", resource("tls/key.pem").toString()));
+             SidegateFixture sidegate = SidegateFixture.start("""
+                     upstreams:
+                       trusted:
+                         url: https://localhost:%1$d
+                         tls:
+                           ca_file: %2$s
+                       untrusted:
+                         url: https://localhost:%1$d
+                       wrong-name:
+                         url: https://127.0.0.2:%1$d
+                         tls:
+                           ca_file: %2$s
+                     routes:
+                       - {path: /trusted, upstream: trusted}
+                       - {path: /untrusted, upstream: untrusted}
+                       - {path: /wrong-name, upstream: wrong-name}
+                     """.formatted(tlsUpstream.port(), resource("tls/cert.pem")), Map.of())) {
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<String> ok = sidegate.get("/trusted/" + i);
+                assertEquals(200, ok.statusCode(), ok.body());
+            }
+            assertEquals("/trusted/2", app.last().rawPath());
+            assertEquals("https", app.last().header("X-Forwarded-Proto").orElseThrow(), "the hop in between was TLS");
+            for (String path : new String[] {"/untrusted", "/wrong-name"}) {
+                HttpResponse<String> refused = sidegate.get(path);
+                assertEquals(502, refused.statusCode(), path);
+                assertEquals(true, refused.body().contains("urn:sidegate:problem:upstream-tls-failed"), refused.body());
+            }
+            assertEquals("/trusted/2", app.last().rawPath(), "nothing was sent over an unverified connection");
+        }
+    }
+
     private static Path resource(String name) throws URISyntaxException {
         return Path.of(TlsTest.class.getClassLoader().getResource(name).toURI());
     }
