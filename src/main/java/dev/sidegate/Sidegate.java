@@ -40,7 +40,7 @@ import dev.sidegate.telemetry.Telemetry;
 import dev.sidegate.telemetry.Tracing;
 import dev.sidegate.ratelimit.RateLimitStage;
 import dev.sidegate.proxy.Forwarding;
-import dev.sidegate.proxy.HeaderTimeout;
+import dev.sidegate.proxy.ClientConnections;
 import dev.sidegate.proxy.PassThroughEncoding;
 import dev.sidegate.proxy.PathNormalizer;
 import dev.sidegate.proxy.Resources;
@@ -78,7 +78,7 @@ public final class Sidegate implements AutoCloseable {
     private final AtomicReference<Pipeline> pipeline;
     private final Readiness readiness;
     private final Shared shared;
-    private final HeaderTimeout headerTimeout;
+    private final ClientConnections clientConnections;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final SidegateConfig startup;
     private volatile Supplier<SidegateConfig> reloadSource;
@@ -86,13 +86,13 @@ public final class Sidegate implements AutoCloseable {
     private volatile ReloadStatus reloadStatus = ReloadStatus.NONE;
 
     private Sidegate(WebServer server, WebServer admin, AtomicReference<Pipeline> pipeline, Readiness readiness,
-                     Shared shared, HeaderTimeout headerTimeout) {
+                     Shared shared, ClientConnections clientConnections) {
         this.server = server;
         this.admin = admin;
         this.pipeline = pipeline;
         this.readiness = readiness;
         this.shared = shared;
-        this.headerTimeout = headerTimeout;
+        this.clientConnections = clientConnections;
         this.startup = pipeline.get().config();
     }
 
@@ -127,16 +127,17 @@ public final class Sidegate implements AutoCloseable {
         }
         Readiness readiness = new Readiness(pipeline::get);
         ServerSettings settings = config.server();
-        HeaderTimeout headerTimeout = new HeaderTimeout(settings.headerTimeout());
+        ClientConnections clientConnections = new ClientConnections(settings.headerTimeout(), settings.bodyTimeout(),
+                                                                    shared.housekeeping());
         ProxyHandler handler = new ProxyHandler(pipeline::get,
                                                 new PathNormalizer(settings.paths()),
                                                 new Forwarding(settings.trustedProxies()),
-                                                shared.telemetry());
+                                                shared.telemetry(), clientConnections);
 
         WebServerConfig.Builder proxy = WebServer.builder()
                 .shutdownHook(false)
                 .featuresDiscoverServices(false);
-        proxyListener(proxy, settings, headerTimeout);
+        proxyListener(proxy, settings, clientConnections);
         proxy.routing(r -> r.any(handler));
 
         WebServer admin;
@@ -156,12 +157,12 @@ public final class Sidegate implements AutoCloseable {
                 throw e;
             }
         } catch (RuntimeException e) {
-            headerTimeout.close();
+            clientConnections.close();
             pipeline.get().close();
             shared.close();
             throw e;
         }
-        Sidegate sidegate = new Sidegate(server, admin, pipeline, readiness, shared, headerTimeout);
+        Sidegate sidegate = new Sidegate(server, admin, pipeline, readiness, shared, clientConnections);
         reloads.sidegate = sidegate;
         readiness.serving();
         LOG.log(System.Logger.Level.INFO, sidegate.describe());
@@ -245,7 +246,7 @@ public final class Sidegate implements AutoCloseable {
         return new Pipeline(config, routes, stages, withPlugins, resources.keys());
     }
 
-    private static void proxyListener(WebServerConfig.Builder builder, ServerSettings s, HeaderTimeout headerTimeout) {
+    private static void proxyListener(WebServerConfig.Builder builder, ServerSettings s, ClientConnections clientConnections) {
         builder.host("0.0.0.0")
                 .port(s.port())
                 .shutdownGracePeriod(s.drainTimeout())
@@ -263,7 +264,7 @@ public final class Sidegate implements AutoCloseable {
                                      .maxPrologueLength(s.maxRequestLine())
                                      // PathNormalizer validates paths with Sidegate's own, more precise reasons
                                      .validatePath(false)
-                                     .addReceiveListener(headerTimeout)
+                                     .addReceiveListener(clientConnections)
                                      .build());
         s.tls().ifPresent(files -> builder.tls(Tls.builder()
                                                        .privateKey(k -> k.pem(p -> p.key(Resource.create(files.privateKey()))))
@@ -425,6 +426,9 @@ public final class Sidegate implements AutoCloseable {
         if (!a.headerTimeout().equals(b.headerTimeout())) {
             changed.add("server.header_timeout");
         }
+        if (!a.bodyTimeout().equals(b.bodyTimeout())) {
+            changed.add("server.body_timeout");
+        }
         if (!a.idleTimeout().equals(b.idleTimeout())) {
             changed.add("server.idle_timeout");
         }
@@ -473,7 +477,7 @@ public final class Sidegate implements AutoCloseable {
                 + Durations.format(drain));
         server.stop();
         admin.stop();
-        headerTimeout.close();
+        clientConnections.close();
         pipeline.get().close();
         shared.close();
         LOG.log(System.Logger.Level.INFO, "stopped");

@@ -53,6 +53,7 @@ public final class ConfigLoader {
     static final URI DEFAULT_UPSTREAM = URI.create("http://127.0.0.1:8080");
     static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
     static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
     static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
     static final Duration DEFAULT_ROUTE_TIMEOUT = Duration.ofSeconds(30);
     static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
@@ -129,6 +130,7 @@ public final class ConfigLoader {
         Duration drain = envOr(ENV_DRAIN_TIMEOUT, v -> Durations.parse(ENV_DRAIN_TIMEOUT, v), () -> s.duration("drain_timeout"))
                 .orElse(DEFAULT_DRAIN_TIMEOUT);
         Duration headerTimeout = s.positiveDuration("header_timeout").orElse(DEFAULT_HEADER_TIMEOUT);
+        Duration bodyTimeout = s.positiveDuration("body_timeout").orElse(DEFAULT_BODY_TIMEOUT);
         Duration idleTimeout = s.positiveDuration("idle_timeout").orElse(DEFAULT_IDLE_TIMEOUT);
         int maxHeaderSize = (int) s.integer("max_header_size", 1024, 1024 * 1024).orElse((long) DEFAULT_MAX_HEADER_SIZE).longValue();
         int maxRequestLine = (int) s.integer("max_request_line", 256, 1024 * 1024).orElse((long) DEFAULT_MAX_REQUEST_LINE).longValue();
@@ -142,7 +144,7 @@ public final class ConfigLoader {
         boolean rejectEncodedSlashes = choice(paths, "encoded_slashes", "reject", "keep").equals("reject");
         boolean rejectSemicolons = choice(paths, "semicolons", "reject", "keep").equals("reject");
 
-        return new ServerSettings(port, adminPort, tlsFiles, drain, headerTimeout, idleTimeout, maxHeaderSize,
+        return new ServerSettings(port, adminPort, tlsFiles, drain, headerTimeout, bodyTimeout, idleTimeout, maxHeaderSize,
                                   maxRequestLine, trusted, new ServerSettings.PathPolicy(rejectEncodedSlashes, rejectSemicolons));
     }
 

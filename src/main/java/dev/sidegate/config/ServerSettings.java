@@ -13,6 +13,7 @@ import java.util.Optional;
  * @param tls              PEM certificate chain and key for the proxy listener, when it serves TLS
  * @param drainTimeout     how long in-flight requests may finish after SIGTERM
  * @param headerTimeout    how long a client may take to send the request headers after the request line
+ * @param bodyTimeout      how long a read of the request body may wait for the client (408 beyond it)
  * @param idleTimeout      how long an idle keep-alive client connection stays open
  * @param maxHeaderSize    limit on the request header block in bytes (431 beyond it)
  * @param maxRequestLine   limit on the request line in bytes (414 beyond it)
@@ -24,6 +25,7 @@ public record ServerSettings(int port,
                              Optional<TlsFiles> tls,
                              Duration drainTimeout,
                              Duration headerTimeout,
+                             Duration bodyTimeout,
                              Duration idleTimeout,
                              int maxHeaderSize,
                              int maxRequestLine,

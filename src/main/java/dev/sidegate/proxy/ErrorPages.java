@@ -21,6 +21,12 @@ public final class ErrorPages implements DirectHandler {
     public TransportResponse handle(TransportRequest request, EventType eventType, Status status,
                                     ServerResponseHeaders responseHeaders, String message) {
         int code = status.code();
+        if (code >= 500 && request.method().isEmpty()) {
+            // Helidon could not parse the request line (a control character in the method, for example) and reports
+            // it as an internal error: it is the client's.
+            return render(request, Problem.of(400, "bad-request", "Bad request", "the request line is malformed"),
+                          responseHeaders);
+        }
         if (code == 400 && HEADER_SIZE_EXCEEDED.equals(message)) {
             return render(request, Problem.of(431, "headers-too-large", "Request header fields too large",
                                               "the request headers exceed the configured limit"), responseHeaders);
@@ -45,7 +51,7 @@ public final class ErrorPages implements DirectHandler {
         headers.set(HeaderValues.create(HeaderNames.CONTENT_TYPE, Problem.CONTENT_TYPE));
         headers.set(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));
         return TransportResponse.builder()
-                .status(Status.create(problem.status()))
+                .status(Statuses.of(problem.status()))
                 .headers(headers)
                 .entity(body)
                 .keepAlive(false)

@@ -35,21 +35,29 @@ public final class ProxyHandler implements Handler {
     private static final int BUFFER_SIZE = 16 * 1024;
     /** Every response names its trace, so a client can quote it when reporting a problem. */
     static final io.helidon.http.HeaderName TRACE_ID_HEADER = HeaderNames.create("X-Trace-Id");
+    /** Set on a connection's thread (Helidon runs one per connection) once a request on it asked to close. */
+    private static final ThreadLocal<Boolean> CLOSE_REQUESTED = new ThreadLocal<>();
 
     private final Supplier<Pipeline> pipeline;
     private final PathNormalizer normalizer;
     private final Forwarding forwarding;
     private final Telemetry telemetry;
+    private final ClientConnections connections;
 
-    public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding, Telemetry telemetry) {
+    public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding, Telemetry telemetry,
+                        ClientConnections connections) {
         this.pipeline = pipeline;
         this.normalizer = normalizer;
         this.forwarding = forwarding;
         this.telemetry = telemetry;
+        this.connections = connections;
     }
 
     @Override
     public void handle(ServerRequest req, ServerResponse res) {
+        if (CLOSE_REQUESTED.get() != null) {
+            throw new CloseConnectionException("the client asked to close this connection after its previous request");
+        }
         Pipeline current = pipeline.get();
         ServerRequestHeaders in = req.headers();
         String method = req.prologue().method().text();
@@ -88,6 +96,9 @@ public final class ProxyHandler implements Handler {
         ServerRequestHeaders in = req.headers();
         String traceId = scope.traceId();
         res.header(TRACE_ID_HEADER, traceId);
+        if (in.containsToken(HeaderValues.CONNECTION_CLOSE)) {
+            closeAfter(res); // RFC 9112 9.6: no further request may be processed on this connection
+        }
         boolean head = method.equals("HEAD");
 
         String path;
@@ -127,12 +138,24 @@ public final class ProxyHandler implements Handler {
         outcome.exchange = exchange;
 
         ProxyRequest request = new ProxyRequest(method, path, req.prologue().query().rawValue(),
-                                                forwardableHeaders(in, client), body(req));
+                                                forwardableHeaders(in, client), body(req, traceId));
         ProxyResponse response;
         try {
             response = current.run(exchange, request);
         } catch (Pipeline.StageFailure failure) {
             response = exchange.problem(failure.problem());
+        }
+        if (connections.bodyTimedOut()) {
+            // The 408 went out while the body read was waiting; the connection is done.
+            response.body().close();
+            outcome.status = 408;
+            connections.closeCurrent();
+            throw new CloseConnectionException("the request body timed out");
+        }
+        if (req.content().hasEntity() && !req.content().consumed()) {
+            // The pipeline answered without reading the whole body (a rejection): rather than have Helidon drain a
+            // body that may never come, this connection ends with the response.
+            closeAfter(res);
         }
         outcome.status = response.status();
         outcome.status = write(res, response, head, traceId, route.id());
@@ -164,12 +187,21 @@ public final class ProxyHandler implements Handler {
         return out.build();
     }
 
-    private static RequestBody body(ServerRequest req) {
+    private RequestBody body(ServerRequest req, String traceId) {
         if (!req.content().hasEntity()) {
             return RequestBody.none();
         }
         long length = req.headers().contentLength().orElse(-1);
-        return new RequestBody(req.content().inputStream(), length);
+        return new RequestBody(connections.guard(req.content().inputStream(), traceId), length);
+    }
+
+    /** Ends the client connection once this response is out, and refuses a request pipelined behind it. */
+    private void closeAfter(ServerResponse res) {
+        res.header(HeaderValues.CONNECTION_CLOSE);
+        res.whenSent(() -> {
+            CLOSE_REQUESTED.set(Boolean.TRUE);
+            connections.closeCurrent();
+        });
     }
 
     /** Writes the response; returns the status the client got. */
@@ -177,7 +209,7 @@ public final class ProxyHandler implements Handler {
         try (ResponseBody body = response.body()) {
             int status = response.status();
             boolean noContent = status == 204 || status == 205 || status == 304 || status < 200;
-            res.status(Status.create(status));
+            res.status(Statuses.of(status));
             response.headers().forEach((name, value) -> {
                 // Helidon frames bodiless responses itself and refuses a non-zero Content-Length on them.
                 if (!(noContent && name.equalsIgnoreCase("Content-Length"))) {

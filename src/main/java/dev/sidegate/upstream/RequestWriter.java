@@ -142,8 +142,23 @@ final class RequestWriter {
         }
         if (chunked) {
             conn.write(LAST_CHUNK, 0, LAST_CHUNK.length);
+        } else {
+            endOfSizedBody(in);
         }
         conn.flush();
+    }
+
+    /** Reads the end of a body of known length, so the client's connection knows it was read to the end. */
+    private static void endOfSizedBody(InputStream in) throws UpstreamException {
+        int next;
+        try {
+            next = in.read();
+        } catch (IOException | RuntimeException e) {
+            throw new UpstreamException(UpstreamException.Kind.CLIENT_BODY, "reading the request body from the client failed", e);
+        }
+        if (next >= 0) {
+            throw new UpstreamException(UpstreamException.Kind.CLIENT_BODY, "the client's body is longer than its length");
+        }
     }
 
     private static int available(InputStream in) {

@@ -12,6 +12,7 @@ import dev.sidegate.config.Durations;
 import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.SidegateConfig;
 import dev.sidegate.proxy.AttemptBudget;
+import dev.sidegate.proxy.ClientConnections;
 import dev.sidegate.proxy.Exchange;
 import dev.sidegate.proxy.Headers;
 import dev.sidegate.proxy.HopByHop;
@@ -119,8 +120,11 @@ public final class UpstreamCall implements Stage {
     private static UpstreamAttempt classify(UpstreamException e, Route route, Duration responseTimeout, boolean bodySent) {
         String id = route.id();
         return switch (e.kind()) {
-            case CLIENT_BODY -> new UpstreamAttempt.ClientFailed(Problem.of(400, "request-body-incomplete", "Request body incomplete",
-                                                                         "the client stopped sending the request body"), bodySent);
+            case CLIENT_BODY -> e.getCause() instanceof ClientConnections.BodyTimeoutException timeout
+                    ? new UpstreamAttempt.ClientFailed(Problem.of(408, "request-body-timeout", "Request body timeout",
+                                                                  timeout.getMessage()), bodySent)
+                    : new UpstreamAttempt.ClientFailed(Problem.of(400, "request-body-incomplete", "Request body incomplete",
+                                                                  "the client stopped sending the request body"), bodySent);
             case CONNECT_TIMEOUT -> new UpstreamAttempt.ConnectFailed(Problem.of(504, "upstream-connect-timeout", "Upstream connect timeout",
                     "no connection to the upstream of route " + id + " within " + Durations.format(route.settings().connectTimeout())));
             case REFUSED -> new UpstreamAttempt.ConnectFailed(Problem.of(502, "upstream-unreachable", "Upstream unreachable",

@@ -6,6 +6,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sidegate.testing.Await;
 import dev.sidegate.testing.RawHttp;
 import dev.sidegate.testing.RawUpstream;
 import dev.sidegate.testing.SidegateFixture;
@@ -69,7 +70,92 @@ class LimitsAndErrorsTest {
         RawHttp.Response response = RawHttp.exchange(sidegate.port(), "GET /x HTTP/1.1\r\nHost: c\r\nX-Big: "
                 + "a".repeat(3000) + "\r\nConnection: close\r\n\r\n");
         assertEquals(431, response.status());
+        assertEquals("HTTP/1.1 431 Request Header Fields Too Large", response.statusLine());
         assertEquals("urn:sidegate:problem:headers-too-large", problem(response).get("type").asText());
+    }
+
+    @Test
+    void aStalledUploadIsAnswered408AndFreesItsSlot() throws Exception {
+        try (SidegateFixture sg = SidegateFixture.start("""
+                server:
+                  body_timeout: 500ms
+                upstreams:
+                  default:
+                    max_concurrent: 2
+                """, Map.of("SIDEGATE_UPSTREAM", upstream.url()));
+             RawHttp first = new RawHttp(sg.port());
+             RawHttp second = new RawHttp(sg.port())) {
+            for (RawHttp stalled : new RawHttp[] {first, second}) {
+                stalled.send("POST /upload HTTP/1.1\r\nHost: c\r\nContent-Length: 100\r\n\r\nonly5");
+            }
+            Await.until(() -> !sidegate(sg, "/probe").equals("200"), "both slots are held by the stalled uploads");
+            for (RawHttp stalled : new RawHttp[] {first, second}) {
+                RawHttp.Response response = stalled.read(true);
+                assertEquals(408, response.status());
+                assertEquals("HTTP/1.1 408 Request Timeout", response.statusLine());
+                JsonNode problem = problem(response);
+                assertEquals("urn:sidegate:problem:request-body-timeout", problem.get("type").asText());
+                assertEquals("the client sent no request body bytes for 500ms", problem.get("detail").asText());
+                assertTrue(stalled.closedByServer());
+            }
+            assertEquals("200", sidegate(sg, "/after"), "the slots are free again");
+        }
+    }
+
+    private static String sidegate(SidegateFixture sg, String path) {
+        return Integer.toString(sg.get(path).statusCode());
+    }
+
+    @Test
+    void aControlCharacterInTheMethodIs400WithoutAStackTraceInTheLog() throws Exception {
+        java.util.List<java.util.logging.LogRecord> withThrowable = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                if (record.getThrown() != null) {
+                    withThrowable.add(record);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.addHandler(handler);
+        try {
+            for (String method : new String[] {"G\u0001ET", "GE\u007fT", "P\tOST"}) {
+                RawHttp.Response response = RawHttp.exchange(sidegate.port(), method + " /x HTTP/1.1\r\nHost: c\r\n\r\n");
+                assertEquals(400, response.status(), method);
+                assertEquals("urn:sidegate:problem:bad-request", problem(response).get("type").asText());
+            }
+        } finally {
+            root.removeHandler(handler);
+        }
+        assertEquals(java.util.List.of(), withThrowable.stream().map(r -> r.getLoggerName() + ": " + r.getMessage()).toList(),
+                     "a malformed request is the client's mistake: no stack trace in the log");
+    }
+
+    @Test
+    void aRequestThatSaysConnectionCloseIsTheLastOneServedOnItsConnection() throws Exception {
+        for (String first : new String[] {
+                "GET /a HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n",
+                "POST /a HTTP/1.1\r\nHost: c\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"}) {
+            int before = upstream.count();
+            try (RawHttp client = new RawHttp(sidegate.port())) {
+                client.send(first + "GET /pipelined HTTP/1.1\r\nHost: c\r\n\r\n");
+                RawHttp.Response response = client.read(true);
+                assertEquals(200, response.status());
+                assertEquals("close", response.header("Connection").orElse(""));
+                assertTrue(client.closedByServer(), "the connection closes after the response: " + first);
+            }
+            assertEquals(before + 1, upstream.count(), "the pipelined request is not processed");
+            assertEquals("/a", upstream.last().rawPath());
+        }
     }
 
     @Test

@@ -31,7 +31,7 @@ public final class RawHttp implements AutoCloseable {
     }
 
     /** A parsed response. */
-    public record Response(int status, List<Map.Entry<String, String>> headers, byte[] body) {
+    public record Response(String statusLine, int status, List<Map.Entry<String, String>> headers, byte[] body) {
         public Optional<String> header(String name) {
             return headers.stream().filter(e -> e.getKey().equalsIgnoreCase(name)).map(Map.Entry::getValue).findFirst();
         }
@@ -71,7 +71,7 @@ public final class RawHttp implements AutoCloseable {
             int colon = lines[i].indexOf(':');
             headers.add(Map.entry(lines[i].substring(0, colon).trim(), lines[i].substring(colon + 1).trim()));
         }
-        Response partial = new Response(status, headers, new byte[0]);
+        Response partial = new Response(lines[0], status, headers, new byte[0]);
         if (!expectBody || status == 204 || status == 304) {
             return partial;
         }
@@ -84,7 +84,7 @@ public final class RawHttp implements AutoCloseable {
         } else {
             body = in.readAllBytes();
         }
-        return new Response(status, headers, body);
+        return new Response(lines[0], status, headers, body);
     }
 
     /** True when the server closes the connection (EOF or reset) before the socket timeout. */

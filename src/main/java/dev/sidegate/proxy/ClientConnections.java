@@ -1,0 +1,202 @@
+package dev.sidegate.proxy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import dev.sidegate.config.Durations;
+import io.helidon.common.buffers.BufferData;
+import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.http1.Http1ConnectionListener;
+
+/**
+ * Timeouts on what clients send, and closing a client connection on purpose. Helidon reads each connection on a
+ * virtual thread of its own and calls this listener on it, so per-connection state lives on that thread.
+ *
+ * <ul>
+ *   <li><b>Header timeout</b> (slowloris): a client that sends the request line but not the end of its headers in
+ *       time is disconnected (interrupting the connection's thread closes its socket). A stalled request line is
+ *       covered by the idle connection timeout.</li>
+ *   <li><b>Body timeout</b>: while the pipeline reads a request body, a read that waits longer than the body timeout
+ *       is answered {@code 408} and the connection closed, so a stalled upload frees its bulkhead slot.</li>
+ *   <li><b>Close after the response</b>, for a request that said {@code Connection: close}.</li>
+ * </ul>
+ */
+public final class ClientConnections implements Http1ConnectionListener, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ClientConnections.class.getName());
+
+    private final long headerTimeoutNanos;
+    private final Duration bodyTimeout;
+    private final ThreadLocal<ConnectionContext> connection = new ThreadLocal<>();
+    private final ThreadLocal<Boolean> bodyTimedOut = new ThreadLocal<>();
+    private final Map<Thread, Watch> watched = new ConcurrentHashMap<>();
+    private final ScheduledFuture<?> sweeper;
+
+    private enum Phase { HEADERS, BODY }
+
+    /** One wait being watched; {@code fired} flips once, by whoever ends it first. */
+    private record Watch(Phase phase, long deadlineNanos, ConnectionContext ctx, String traceId, AtomicBoolean fired) {
+    }
+
+    public ClientConnections(Duration headerTimeout, Duration bodyTimeout, ScheduledExecutorService timers) {
+        this.headerTimeoutNanos = headerTimeout.toNanos();
+        this.bodyTimeout = bodyTimeout;
+        long shortest = Math.min(headerTimeout.toMillis(), bodyTimeout.toMillis());
+        long period = Math.max(20, Math.min(1000, shortest / 4));
+        this.sweeper = timers.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
+        connection.set(ctx);
+        watched.put(Thread.currentThread(), new Watch(Phase.HEADERS, System.nanoTime() + headerTimeoutNanos, ctx, null,
+                                                      new AtomicBoolean()));
+    }
+
+    @Override
+    public void headers(ConnectionContext ctx, Headers headers) {
+        Watch w = watched.remove(Thread.currentThread());
+        if (w != null) {
+            w.fired().set(true);
+        }
+        bodyTimedOut.remove();
+    }
+
+    /** Wraps a request body so that every read is bounded by the body timeout. Call on the connection's thread. */
+    public InputStream guard(InputStream body, String traceId) {
+        ConnectionContext ctx = connection.get();
+        return ctx == null ? body : new GuardedBody(body, ctx, traceId);
+    }
+
+    /** Whether a body read on this connection's thread timed out (its 408 is already sent). */
+    public boolean bodyTimedOut() {
+        return bodyTimedOut.get() != null;
+    }
+
+    /** Closes the client connection of the current thread; call once its response has been sent. */
+    public void closeCurrent() {
+        ConnectionContext ctx = connection.get();
+        if (ctx != null) {
+            try {
+                ctx.serverSocket().close();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "closing a client connection: " + e);
+            }
+        }
+    }
+
+    private final class GuardedBody extends InputStream {
+        private final InputStream in;
+        private final ConnectionContext ctx;
+        private final String traceId;
+
+        GuardedBody(InputStream in, ConnectionContext ctx, String traceId) {
+            this.in = in;
+            this.ctx = ctx;
+            this.traceId = traceId;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            Thread self = Thread.currentThread();
+            Watch w = new Watch(Phase.BODY, System.nanoTime() + bodyTimeout.toNanos(), ctx, traceId, new AtomicBoolean());
+            watched.put(self, w);
+            int n;
+            try {
+                n = in.read(b, off, len);
+            } catch (IOException | RuntimeException e) {
+                if (claimedBySweeper(w)) {
+                    throw new BodyTimeoutException(bodyTimeout);
+                }
+                throw e;
+            } finally {
+                watched.remove(self, w);
+            }
+            if (claimedBySweeper(w)) {
+                throw new BodyTimeoutException(bodyTimeout); // the bytes came, but only after the 408 went out
+            }
+            return n;
+        }
+
+        /** Ends the watch; true when the sweeper ended it first (it answered 408 and interrupts this thread). */
+        private boolean claimedBySweeper(Watch w) {
+            if (w.fired().compareAndSet(false, true)) {
+                return false;
+            }
+            bodyTimedOut.set(Boolean.TRUE);
+            Thread.interrupted();
+            return true;
+        }
+
+        @Override
+        public int available() throws IOException {
+            return in.available();
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+
+    /** A request body read that waited longer than the body timeout. */
+    public static final class BodyTimeoutException extends IOException {
+        BodyTimeoutException(Duration timeout) {
+            super("the client sent no request body bytes for " + Durations.format(timeout));
+        }
+    }
+
+    private void sweep() {
+        long now = System.nanoTime();
+        watched.forEach((thread, w) -> {
+            if (now - w.deadlineNanos() > 0 && w.fired().compareAndSet(false, true)) {
+                watched.remove(thread, w);
+                if (w.phase() == Phase.BODY) {
+                    answerTimeout(w);
+                }
+                thread.interrupt();
+            }
+        });
+    }
+
+    /** Writes the 408 while the connection's thread is blocked reading the body; it is closed right after. */
+    private void answerTimeout(Watch w) {
+        String trace = w.traceId() == null ? TraceIds.random() : w.traceId();
+        byte[] body = Problem.of(408, "request-body-timeout", "Request body timeout",
+                                 "the client sent no request body bytes for " + Durations.format(bodyTimeout))
+                .toJson(trace);
+        String head = "HTTP/1.1 408 Request Timeout\r\nContent-Type: " + Problem.CONTENT_TYPE
+                + "\r\nCache-Control: no-store\r\nConnection: close\r\nX-Trace-Id: " + trace
+                + "\r\nContent-Length: " + body.length + "\r\n\r\n";
+        byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);
+        byte[] all = new byte[headBytes.length + body.length];
+        System.arraycopy(headBytes, 0, all, 0, headBytes.length);
+        System.arraycopy(body, 0, all, headBytes.length, body.length);
+        try {
+            w.ctx().dataWriter().writeNow(BufferData.create(all));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "writing a 408 to a stalled client: " + e);
+        }
+    }
+
+    @Override
+    public void close() {
+        sweeper.cancel(false);
+    }
+}
