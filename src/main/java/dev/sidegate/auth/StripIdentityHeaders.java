@@ -10,13 +10,26 @@ import dev.sidegate.proxy.Stage;
 /**
  * The first stage, on every route, public ones too, with auth on or off: removes the identity headers that only
  * Sidegate may set ({@code X-User-ID}, {@code X-Org-ID}, {@code X-Roles} and every header of the claim mapping), so a
- * client can never claim an identity the upstream would trust.
+ * client can never claim an identity the upstream would trust. Names are compared in their normal form
+ * ({@link Headers#normalName}): {@code X_User_ID} and {@code x-user_id} are {@code X-User-ID} to a CGI-style upstream.
  */
 public final class StripIdentityHeaders implements Stage {
-    private final List<String> names;
+    private final java.util.Set<String> names;
 
     public StripIdentityHeaders(List<String> names) {
-        this.names = List.copyOf(names);
+        java.util.Set<String> normal = new java.util.HashSet<>();
+        names.forEach(n -> normal.add(Headers.normalName(n)));
+        this.names = java.util.Set.copyOf(normal);
+    }
+
+    private Headers withoutProtected(Headers headers) {
+        Headers.Builder cleaned = Headers.builder();
+        for (int i = 0; i < headers.size(); i++) {
+            if (!names.contains(Headers.normalName(headers.name(i)))) {
+                cleaned.add(headers.name(i), headers.value(i));
+            }
+        }
+        return cleaned.build();
     }
 
     @Override
@@ -27,11 +40,9 @@ public final class StripIdentityHeaders implements Stage {
     @Override
     public ProxyResponse apply(ProxyRequest request, Chain chain) {
         Headers headers = request.headers();
-        for (String name : names) {
-            if (headers.contains(name)) {
-                Headers.Builder cleaned = headers.toBuilder();
-                names.forEach(cleaned::remove);
-                return chain.proceed(request.withHeaders(cleaned.build()));
+        for (int i = 0; i < headers.size(); i++) {
+            if (names.contains(Headers.normalName(headers.name(i)))) {
+                return chain.proceed(request.withHeaders(withoutProtected(headers)));
             }
         }
         return chain.proceed(request);

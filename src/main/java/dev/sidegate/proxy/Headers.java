@@ -28,6 +28,14 @@ public final class Headers {
         return new Builder();
     }
 
+    /**
+     * A field name as CGI, WSGI, Rack and PHP see it: case folded, and '_' the same as '-' (they all map both to
+     * {@code HTTP_X_USER_ID}). Two names with the same normal form are the same header to such an upstream.
+     */
+    public static String normalName(String name) {
+        return name.toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
     public int size() {
         return names.length;
     }

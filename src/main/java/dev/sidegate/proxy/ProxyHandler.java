@@ -176,6 +176,9 @@ public final class ProxyHandler implements Handler {
             if (drop.contains(lower) || lower.equals("host") || lower.equals("expect")) {
                 continue; // Host is set per upstream; Expect: 100-continue was answered by Sidegate itself
             }
+            if (lower.indexOf('_') >= 0 && Forwarding.FORWARDING_HEADERS.contains(Headers.normalName(lower))) {
+                continue; // X_Forwarded_For is X-Forwarded-For to a CGI-style upstream: never a client's to set
+            }
             for (String value : header.allValues()) {
                 out.add(name, value);
                 if (lower.equals("x-forwarded-for")) {

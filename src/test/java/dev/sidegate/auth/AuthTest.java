@@ -19,6 +19,7 @@ import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import dev.sidegate.testing.Await;
 import dev.sidegate.testing.JwksServer;
+import dev.sidegate.testing.RawHttp;
 import dev.sidegate.testing.SidegateFixture;
 import dev.sidegate.testing.TestUpstream;
 import dev.sidegate.testing.Tokens;
@@ -125,6 +126,37 @@ class AuthTest {
         assertEquals(List.of("usr_123"), seen.headers("X-User-ID"));
         assertTrue(seen.header("X-Org-ID").isEmpty(), "not in the token, so not at all");
         assertTrue(seen.header("X-Roles").isEmpty());
+    }
+
+    @Test
+    void identityAndForwardingHeadersAreStrippedByEveryNameThatMeansTheSameToACgiUpstream() throws Exception {
+        String yaml = ROUTES + """
+                auth:
+                  claims:
+                    sub: X-User-ID
+                    tenant: X-Tenant
+                """;
+        try (SidegateFixture sg = SidegateFixture.start(yaml, env(jwks))) {
+            String token = Tokens.rs256(RSA, c -> c.claim("tenant", "t1"));
+            RawHttp.Response response = RawHttp.exchange(sg.port(), "GET /api/cgi HTTP/1.1\r\nHost: c\r\n"
+                    + "Authorization: Bearer " + token + "\r\n"
+                    + "X-User_ID: admin\r\nx_user_id: admin\r\nX-USER-ID: admin\r\nX_Org_ID: org_evil\r\n"
+                    + "X_Roles: root\r\nX_Tenant: evil\r\nX_Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\n"
+                    + "X-Forwarded_Host: evil.example\r\nX_Forwarded_Proto: https\r\nConnection: close\r\n\r\n");
+            assertEquals(200, response.status());
+            TestUpstream.Recorded seen = upstream.last();
+            java.util.Map<String, List<String>> byNormalName = new java.util.HashMap<>();
+            seen.headers().forEach(h -> byNormalName.computeIfAbsent(h.getKey().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
+                                                                     k -> new java.util.ArrayList<>()).add(h.getValue()));
+            assertEquals(List.of("usr_123"), byNormalName.get("x-user-id"));
+            assertEquals(List.of("t1"), byNormalName.get("x-tenant"));
+            assertEquals(null, byNormalName.get("x-org-id"));
+            assertEquals(null, byNormalName.get("x-roles"));
+            assertEquals(List.of("127.0.0.1"), byNormalName.get("x-forwarded-for"));
+            assertEquals(List.of("http"), byNormalName.get("x-forwarded-proto"));
+            assertEquals(List.of("c"), byNormalName.get("x-forwarded-host"));
+            assertEquals(null, byNormalName.get("x-real-ip"));
+        }
     }
 
     @Test
