@@ -35,6 +35,7 @@ import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import com.nimbusds.jwt.proc.ExpiredJWTException;
 import dev.sidegate.proxy.Identity;
+import dev.sidegate.proxy.IdentityValues;
 import dev.sidegate.proxy.ReadinessCheck;
 
 /**
@@ -88,7 +89,7 @@ final class TokenVerifier implements ReadinessCheck {
         switch (settings.keys()) {
             case AuthSettings.Jwks jwks -> {
                 keys = remote.source();
-                processor.setJWSKeySelector(new JWSVerificationKeySelector<>(ASYMMETRIC, keys));
+                processor.setJWSKeySelector(new StrongKeysOnly(keys));
             }
             case AuthSettings.PublicKeyFile file -> {
                 JWK key = PemPublicKeys.read("auth.public_key", file.file());
@@ -111,6 +112,34 @@ final class TokenVerifier implements ReadinessCheck {
                 null);
         claims.setMaxClockSkew((int) settings.clockSkew().toSeconds());
         processor.setJWTClaimsSetVerifier(claims);
+    }
+
+    /** Keys of the JWKS for the allowed algorithms, without RSA keys under 2048 bits (the PEM path's rule too). */
+    private static final class StrongKeysOnly extends JWSVerificationKeySelector<SecurityContext> {
+        private static final int MIN_RSA_BITS = 2048;
+        private final Set<String> reported = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        StrongKeysOnly(JWKSource<SecurityContext> keys) {
+            super(ASYMMETRIC, keys);
+        }
+
+        @Override
+        public List<java.security.Key> selectJWSKeys(com.nimbusds.jose.JWSHeader header, SecurityContext context)
+                throws KeySourceException {
+            List<java.security.Key> selected = new ArrayList<>();
+            for (java.security.Key key : super.selectJWSKeys(header, context)) {
+                if (key instanceof java.security.interfaces.RSAKey rsa && rsa.getModulus().bitLength() < MIN_RSA_BITS) {
+                    String kid = String.valueOf(header.getKeyID());
+                    if (reported.size() < 100 && reported.add(kid)) {
+                        LOG.log(System.Logger.Level.WARNING, "ignoring JWKS key " + kid + ": RSA keys need at least "
+                                + MIN_RSA_BITS + " bits, it has " + rsa.getModulus().bitLength());
+                    }
+                    continue;
+                }
+                selected.add(key);
+            }
+            return selected;
+        }
     }
 
     /**
@@ -157,8 +186,10 @@ final class TokenVerifier implements ReadinessCheck {
             return new Invalid("the token is too long");
         }
         JWTClaimsSet claims;
+        com.nimbusds.jwt.JWT jwt;
         try {
-            claims = processor.process(token, null);
+            jwt = com.nimbusds.jwt.JWTParser.parse(token);
+            claims = processor.process(jwt, null);
         } catch (ParseException e) {
             return new Invalid("the token is not a well-formed JWT");
         } catch (RateLimitReachedException e) {
@@ -170,9 +201,46 @@ final class TokenVerifier implements ReadinessCheck {
         } catch (JOSEException | RuntimeException e) {
             return new Invalid("the token's signature cannot be checked");
         }
+        Optional<String> rejected = checkClaims(jwt, claims);
+        if (rejected.isPresent()) {
+            return new Invalid(rejected.get());
+        }
         Verified verified = toVerified(claims);
         cache.put(token, verified, now);
         return verified;
+    }
+
+    /** The latest instant a time claim may name: the end of year 9999, far below where seconds overflow milliseconds. */
+    private static final long MAX_EPOCH_SECONDS = 253_402_300_799L;
+
+    /**
+     * What the claims verifier cannot see: time claims as the token states them (Nimbus multiplies seconds by 1000
+     * into a long, so a huge {@code nbf} can wrap into the past), and a {@code sub} that is present but empty.
+     */
+    private static Optional<String> checkClaims(com.nimbusds.jwt.JWT jwt, JWTClaimsSet claims) {
+        Map<String, Object> raw;
+        try {
+            raw = jwt instanceof com.nimbusds.jwt.SignedJWT signed ? signed.getPayload().toJSONObject() : null;
+        } catch (RuntimeException e) {
+            raw = null;
+        }
+        if (raw == null) {
+            return Optional.of("the token's claims are not a JSON object");
+        }
+        for (String name : List.of("exp", "nbf", "iat")) {
+            if (raw.containsKey(name)) {
+                Object value = raw.get(name);
+                if (!(value instanceof Number number) || !Double.isFinite(number.doubleValue())
+                        || number.doubleValue() < 0 || number.doubleValue() > MAX_EPOCH_SECONDS) {
+                    return Optional.of("the token's " + name + " claim is not a time between 1970 and 9999");
+                }
+            }
+        }
+        String subject = claims.getSubject();
+        if (subject == null || subject.isBlank()) {
+            return Optional.of("the token's sub claim is empty");
+        }
+        return Optional.empty();
     }
 
     private Verified toVerified(JWTClaimsSet claims) {
@@ -204,7 +272,7 @@ final class TokenVerifier implements ReadinessCheck {
         settings.claimHeaders().forEach((claim, header) -> {
             Object value = claims.getClaim(claim);
             if (value != null) {
-                String rendered = headerValue(value);
+                String rendered = IdentityValues.encode(value);
                 if (!rendered.isEmpty()) {
                     headers.add(Map.entry(header, rendered));
                 }
@@ -213,32 +281,6 @@ final class TokenVerifier implements ReadinessCheck {
         Duration skew = settings.clockSkew();
         Instant notBefore = claims.getNotBeforeTime() == null ? null : claims.getNotBeforeTime().toInstant().minus(skew);
         return new Verified(identity, List.copyOf(headers), notBefore, expiresAt.plus(skew));
-    }
-
-    /** Arrays joined with commas (never base64), objects as JSON, control characters dropped. */
-    static String headerValue(Object value) {
-        String text;
-        if (value instanceof Collection<?> list) {
-            List<String> parts = new ArrayList<>(list.size());
-            list.forEach(v -> parts.add(String.valueOf(v)));
-            text = String.join(",", parts);
-        } else if (value instanceof Map<?, ?> map) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> object = (Map<String, Object>) map;
-            text = JSONObjectUtils.toJSONString(object);
-        } else if (value instanceof java.util.Date date) {
-            text = String.valueOf(date.toInstant().getEpochSecond());
-        } else {
-            text = String.valueOf(value);
-        }
-        StringBuilder clean = new StringBuilder(text.length());
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c >= 0x20 && c != 0x7F && c < 0x100) {
-                clean.append(c);
-            }
-        }
-        return clean.toString().trim();
     }
 
     private String describe(BadJOSEException e, String token) {

@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import dev.sidegate.proxy.Exchange;
 import dev.sidegate.proxy.Headers;
 import dev.sidegate.proxy.Identity;
+import dev.sidegate.proxy.IdentityValues;
 import dev.sidegate.proxy.Problem;
 import dev.sidegate.proxy.ProxyRequest;
 import dev.sidegate.proxy.ProxyResponse;
@@ -172,7 +173,22 @@ public final class TransformStage implements Stage {
         if (out.isEmpty()) {
             throw new IllegalStateException("the expression produced no output");
         }
+        if (!finite(out.get(0))) {
+            throw new IllegalStateException("the result holds a number JSON cannot represent (infinite or NaN)");
+        }
         return out.get(0);
+    }
+
+    private static boolean finite(JsonNode node) {
+        if (node.isNumber()) {
+            return !node.isFloatingPointNumber() || Double.isFinite(node.doubleValue());
+        }
+        for (JsonNode child : node) {
+            if (!finite(child)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Headers edit(Headers headers, TransformSettings.HeaderEdits edits, Optional<Identity> identity) {
@@ -188,13 +204,22 @@ public final class TransformStage implements Stage {
                 values.forEach(v -> b.add(to, v));
             }
         });
-        edits.set().forEach((name, template) -> resolve(template, identity).ifPresentOrElse(v -> b.set(name, v), () -> b.remove(name)));
-        edits.add().forEach((name, template) -> resolve(template, identity).ifPresent(v -> b.add(name, v)));
+        edits.set().forEach((name, template) -> resolve(template, identity, true)
+                .ifPresentOrElse(v -> b.set(name, v), () -> b.remove(name)));
+        edits.add().forEach((name, template) -> {
+            if (IDENTITY.matcher(template).find()) {
+                b.remove(name); // a value derived from the identity is Sidegate's alone: never the client's as well
+            }
+            resolve(template, identity, true).ifPresent(v -> b.add(name, v));
+        });
         return b.build();
     }
 
-    /** Fills {@code ${identity.claim}} from the verified identity; empty when a named claim is not there. */
-    static Optional<String> resolve(String template, Optional<Identity> identity) {
+    /**
+     * Fills {@code ${identity.claim}} from the verified identity; empty when a named claim is not there. In a header
+     * the claim is encoded as identity headers are ({@link IdentityValues}); elsewhere it is plain text.
+     */
+    static Optional<String> resolve(String template, Optional<Identity> identity, boolean header) {
         Matcher m = IDENTITY.matcher(template);
         StringBuilder sb = new StringBuilder();
         while (m.find()) {
@@ -203,9 +228,8 @@ public final class TransformStage implements Stage {
             if (value == null) {
                 return Optional.empty();
             }
-            String text = value instanceof java.util.Collection<?> c
-                    ? String.join(",", c.stream().map(String::valueOf).toList()) : String.valueOf(value);
-            m.appendReplacement(sb, Matcher.quoteReplacement(text.replaceAll("[\\x00-\\x1f\\x7f]", "")));
+            String text = header ? IdentityValues.encode(value) : IdentityValues.plain(value);
+            m.appendReplacement(sb, Matcher.quoteReplacement(text));
         }
         m.appendTail(sb);
         return Optional.of(sb.toString());
@@ -232,7 +256,7 @@ public final class TransformStage implements Stage {
                 }
             }
         }
-        edits.add().forEach((name, template) -> resolve(template, identity).ifPresent(v ->
+        edits.add().forEach((name, template) -> resolve(template, identity, false).ifPresent(v ->
                 pairs.add(URLEncoder.encode(name, StandardCharsets.UTF_8) + "=" + URLEncoder.encode(v, StandardCharsets.UTF_8))));
         return String.join("&", pairs);
     }

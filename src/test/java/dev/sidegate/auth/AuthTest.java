@@ -160,6 +160,67 @@ class AuthTest {
     }
 
     @Test
+    void claimValuesArriveExactlyInTheDocumentedEncodingAndNeverTwoAsOne() {
+        String yaml = ROUTES + """
+                auth:
+                  claims:
+                    sub: X-User-ID
+                    roles: X-Roles
+                    profile: X-Profile
+                """;
+        try (SidegateFixture sg = SidegateFixture.start(yaml, env(jwks))) {
+            java.util.Map<String, String> expected = new java.util.LinkedHashMap<>();
+            expected.put("jos\u00e9", "jos%C3%A9");
+            expected.put("jos\u00e8", "jos%C3%A8");
+            expected.put("jos%C3%A9", "jos%25C3%25A9");
+            expected.put("line\nbreak", "line%0Abreak");
+            expected.put("tab\there", "tab%09here");
+            expected.put(" padded ", "%20padded%20");
+            expected.put("Jane Doe", "Jane Doe");
+            expected.put("\u6771\u4eac", "%E6%9D%B1%E4%BA%AC");
+            for (var e : expected.entrySet()) {
+                String token = Tokens.rs256(RSA, c -> c.subject(e.getKey()));
+                assertEquals(200, withToken(sg, "/api/enc", token).statusCode(), e.getKey());
+                assertEquals(e.getValue(), upstream.last().header("X-User-ID").orElseThrow(), e.getKey());
+            }
+            String token = Tokens.rs256(RSA, c -> c.claim("roles", List.of("a,b", "c")).claim("profile", Map.of("team", "x y")));
+            assertEquals(200, withToken(sg, "/api/enc", token).statusCode());
+            assertEquals("a%2Cb,c", upstream.last().header("X-Roles").orElseThrow(), "a comma inside a role is not a separator");
+            assertEquals("{\"team\":\"x y\"}", upstream.last().header("X-Profile").orElseThrow(), "objects are JSON");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "empty sub      | \"sub\":\"\"             | the token's sub claim is empty",
+            "blank sub      | \"sub\":\"   \"          | the token's sub claim is empty",
+            "null sub       | \"sub\":null             | the token's sub claim is empty",
+            "null exp       | \"sub\":\"u\",\"exp\":null   | the token's exp claim is not a time between 1970 and 9999",
+            "huge exp       | \"sub\":\"u\",\"exp\":1e20   | the token has expired",
+            "wrapping nbf   | \"sub\":\"u\",\"nbf\":18446744073709552 | the token's nbf claim is not a time between 1970 and 9999",
+            "negative iat   | \"sub\":\"u\",\"iat\":-5     | the token's iat claim is not a time between 1970 and 9999",
+    })
+    void claimsThatCannotIdentifyOrExpireAreRejected(String kind, String claims, String reason) throws Exception {
+        long exp = Instant.now().plusSeconds(600).getEpochSecond();
+        String payload = "{\"iss\":\"" + Tokens.ISSUER + "\",\"aud\":\"" + Tokens.AUDIENCE + "\","
+                + (claims.contains("\"exp\"") ? "" : "\"exp\":" + exp + ",") + claims + "}";
+        HttpResponse<String> response = withToken(sidegate, "/api/x", Tokens.signRaw(RSA, payload));
+        assertEquals(401, response.statusCode(), response.body());
+        assertEquals(reason, problem(response).get("detail").asText());
+    }
+
+    @Test
+    void rsaKeysUnder2048BitsInTheJwksAreNotUsed() {
+        RSAKey weak = Tokens.weakRsa("weak-1");
+        try (JwksServer weakJwks = new JwksServer(new JWKSet(List.of(weak, RSA)));
+             SidegateFixture sg = SidegateFixture.start(ROUTES, env(weakJwks))) {
+            HttpResponse<String> refused = withToken(sg, "/api/weak", Tokens.rs256WithJdk(weak, Tokens.claims("usr_weak").build()));
+            assertEquals(401, refused.statusCode(), refused.body());
+            assertEquals(200, withToken(sg, "/api/strong", Tokens.rs256(RSA, c -> { })).statusCode());
+        }
+    }
+
+    @Test
     void aMissingTokenOnAProtectedRouteIs401WithTheRealm() throws Exception {
         int before = upstream.count();
         HttpResponse<String> response = get(sidegate, "/api/x");

@@ -72,6 +72,48 @@ public final class Tokens {
         }
     }
 
+    /** Signs a payload given as raw JSON, for claim values a claims builder cannot express ({@code "exp": null}). */
+    public static String signRaw(RSAKey key, String payloadJson) {
+        try {
+            com.nimbusds.jose.JWSObject jws = new com.nimbusds.jose.JWSObject(
+                    new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(),
+                    new com.nimbusds.jose.Payload(payloadJson));
+            jws.sign(new RSASSASigner(key));
+            return jws.serialize();
+        } catch (JOSEException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Signs RS256 with the JDK alone: Nimbus refuses to sign with an RSA key under 2048 bits. */
+    public static String rs256WithJdk(RSAKey key, JWTClaimsSet claims) {
+        try {
+            java.util.Base64.Encoder b64 = java.util.Base64.getUrlEncoder().withoutPadding();
+            String header = b64.encodeToString(("{\"alg\":\"RS256\",\"kid\":\"" + key.getKeyID() + "\"}")
+                                                       .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String payload = b64.encodeToString(claims.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            java.security.Signature rsa = java.security.Signature.getInstance("SHA256withRSA");
+            rsa.initSign(key.toPrivateKey());
+            rsa.update((header + "." + payload).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return header + "." + payload + "." + b64.encodeToString(rsa.sign());
+        } catch (java.security.GeneralSecurityException | JOSEException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A key too weak to trust: RSA under 2048 bits (generated without Nimbus' own minimum). */
+    public static RSAKey weakRsa(String kid) {
+        try {
+            java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("RSA");
+            g.initialize(1024);
+            java.security.KeyPair pair = g.generateKeyPair();
+            return new RSAKey.Builder((java.security.interfaces.RSAPublicKey) pair.getPublic())
+                    .privateKey(pair.getPrivate()).keyID(kid).build();
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static String rs256(RSAKey key, Consumer<JWTClaimsSet.Builder> customise) {
         JWTClaimsSet.Builder b = claims("usr_123")
                 .claim("org_id", "org_456")

@@ -56,6 +56,16 @@ class TransformTest {
                     query:
                       add: {api_version: "2", user: "${identity.sub}"}
                       remove: [debug]
+              - path: /identity-add
+                transform:
+                  request:
+                    headers:
+                      add: {X-Caller: "${identity.sub}", X-Profile: "${identity.profile}", X-Static: "fixed"}
+              - path: /overflow
+                public: true
+                transform:
+                  request:
+                    body: '{n: (.n * 1e308)}'
               - path: /items
                 public: true
                 transform:
@@ -224,6 +234,34 @@ class TransformTest {
         assertEquals(List.of("usr_123"), seen.headers("X-Caller"), "set replaces what the client sent");
         assertEquals("org=org_456", seen.header("X-Org").orElseThrow());
         assertEquals("keep=a%20b&api_version=2&user=usr_123", seen.rawQuery());
+    }
+
+    @Test
+    void anAddedIdentityHeaderNeverCarriesTheClientsOwnValueAndObjectClaimsAreJson() {
+        String token = Tokens.sign(KEY, JWSAlgorithm.RS256, Tokens.claims("usr_123")
+                .claim("profile", Map.of("team", "core")).build());
+        HttpResponse<String> response = SidegateFixture.send(HttpRequest.newBuilder(sidegate.uri("/identity-add"))
+                .header("Authorization", "Bearer " + token)
+                .header("X-Caller", "spoofed")
+                .header("X-Profile", "spoofed")
+                .header("X-Static", "client")
+                .GET().build());
+        assertEquals(200, response.statusCode());
+        TestUpstream.Recorded seen = upstream.last();
+        assertEquals(List.of("usr_123"), seen.headers("X-Caller"));
+        assertEquals(List.of("{\"team\":\"core\"}"), seen.headers("X-Profile"));
+        assertEquals(List.of("client", "fixed"), seen.headers("X-Static"), "add appends when no identity is involved");
+    }
+
+    @Test
+    void aJqResultThatJsonCannotHoldIsATransformFailure() throws Exception {
+        int before = upstream.count();
+        HttpResponse<String> response = post("/overflow", "application/json", "{\"n\": 10}");
+        assertEquals(400, response.statusCode(), response.body());
+        JsonNode problem = problem(response);
+        assertEquals("urn:sidegate:problem:transform-failed", problem.get("type").asText());
+        assertTrue(problem.get("detail").asText().contains("infinite or NaN"), problem.toString());
+        assertEquals(before, upstream.count());
     }
 
     @Test
