@@ -83,6 +83,11 @@ public final class Authenticate implements Stage, ReadinessCheck {
             }
         };
         exchange.note(AuthOutcome.class, outcome);
+        boolean presentedButUnverified = !(credentials instanceof BearerToken.None || credentials instanceof BearerToken.OtherScheme)
+                && exchange.identity().isEmpty();
+        if (outcome instanceof AuthOutcome.Rejected || presentedButUnverified) {
+            exchange.credentialsRejected();
+        }
         switch (outcome) {
             case AuthOutcome.Anonymous a -> exchange.annotate("auth.result", "anonymous");
             case AuthOutcome.Authenticated a -> exchange.annotate("auth.result", "authenticated");

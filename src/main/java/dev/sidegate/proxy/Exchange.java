@@ -15,6 +15,7 @@ public final class Exchange {
     private final Client client;
     private final String traceId;
     private Identity identity;
+    private boolean credentialsRejected;
     private Map<Class<?>, Object> notes;
     private Map<String, String> annotations;
 
@@ -47,6 +48,18 @@ public final class Exchange {
     /** Set by auth once a token is verified. */
     public void identity(Identity verified) {
         this.identity = verified;
+    }
+
+    /**
+     * Set by auth when the request carried credentials that did not verify, or lacked those its route requires: such
+     * a request has no identity of its own, and the rate limiter keys it by client IP whatever else it claims.
+     */
+    public void credentialsRejected() {
+        this.credentialsRejected = true;
+    }
+
+    public boolean hasRejectedCredentials() {
+        return credentialsRejected;
     }
 
     /** Leaves a note of the given type for later stages (one per type). */

@@ -131,8 +131,10 @@ public final class RateLimitStage implements Stage, ReadinessCheck {
 
     private List<Bucket> buckets(Exchange exchange, ProxyRequest request) {
         Optional<Identity> identity = exchange.identity();
+        // A request whose credentials auth rejected has no identity to claim: by IP, whatever API key it carries.
         String client = identity.map(i -> "sub:" + i.subject())
-                .or(() -> settings.apiKeyHeader().flatMap(request::header).map(k -> "key:" + k))
+                .or(() -> exchange.hasRejectedCredentials() ? Optional.empty()
+                        : settings.apiKeyHeader().flatMap(request::header).map(k -> "key:" + k))
                 .orElseGet(() -> "ip:" + exchange.client().address().getHostAddress());
         String clientKey = hash(client);
         List<Bucket> buckets = new ArrayList<>(2);

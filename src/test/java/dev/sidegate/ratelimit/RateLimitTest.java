@@ -190,6 +190,38 @@ class RateLimitTest {
     }
 
     @Test
+    void aFreshApiKeyPerRequestDoesNotLetBadTokensEscapeTheIpLimit() {
+        String yaml = LIMITS + """
+                routes:
+                  - path: /open
+                    public: true
+                  - path: /
+                rate_limiting:
+                  api_key_header: X-API-Key
+                """;
+        try (SidegateFixture sg = SidegateFixture.start(yaml, withAuth(env(redis.url())))) {
+            for (String path : new String[] {"/api/guess", "/open/guess"}) {
+                String ip = freshIp();
+                int limited = 0;
+                for (int i = 0; i < 9; i++) {
+                    int status = send(sg, path, ip, "Authorization", "Bearer guess." + i + ".x", "X-API-Key", "fresh-" + i + ip)
+                            .statusCode();
+                    limited += status == 429 ? 1 : 0;
+                }
+                assertEquals(4, limited, path + ": 5 per IP, whatever key each request claims");
+            }
+            String ip = freshIp();
+            int limited = 0;
+            for (int i = 0; i < 9; i++) {
+                limited += send(sg, "/api/none", ip, "X-API-Key", "fresh-" + i + ip).statusCode() == 429 ? 1 : 0;
+            }
+            assertEquals(4, limited, "no token on a protected route: rejected, so by IP too");
+            assertEquals(5, allowed(sg, "/open/keyed", ip, 6, "X-API-Key", "good-key-" + ip),
+                         "an anonymous request on a public route is still keyed by its API key");
+        }
+    }
+
+    @Test
     void headersAndTheQuotaExceededProblemAreExactlyAsSpecified() throws Exception {
         try (SidegateFixture sg = SidegateFixture.start(LIMITS + "rate_limiting:\n  legacy_headers: true\n", env(redis.url()))) {
             String ip = freshIp();
