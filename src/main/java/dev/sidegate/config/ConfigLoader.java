@@ -184,7 +184,8 @@ public final class ConfigLoader {
                     r.string("permission"),
                     r.bool("preserve_host").orElse(false),
                     TransformSettings.parse(r.get("transform"), path),
-                    plugins(r)));
+                    plugins(r),
+                    r.bool("case_sensitive").orElse(true)));
         }
         return routes;
     }

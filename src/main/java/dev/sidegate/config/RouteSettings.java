@@ -27,6 +27,7 @@ import dev.sidegate.transform.TransformSettings;
  * @param preserveHost  forward the client's Host header instead of the upstream's authority
  * @param transform     declarative request and response transforms
  * @param plugins       plugins enabled on this route, in order
+ * @param caseSensitive whether the path prefix matches case-sensitively (false for upstreams that fold case)
  */
 public record RouteSettings(String path,
                             Set<String> methods,
@@ -40,7 +41,8 @@ public record RouteSettings(String path,
                             Optional<String> permission,
                             boolean preserveHost,
                             Optional<TransformSettings> transform,
-                            List<PluginSpec> plugins) {
+                            List<PluginSpec> plugins,
+                            boolean caseSensitive) {
 
     public RouteSettings {
         methods = Set.copyOf(methods);
@@ -51,7 +53,12 @@ public record RouteSettings(String path,
     public static RouteSettings plain(String path, Set<String> methods, URI upstream, String upstreamName, Duration timeout,
                                       Duration connectTimeout, Duration totalTimeout, RetrySettings retry) {
         return new RouteSettings(path, methods, upstream, upstreamName, timeout, connectTimeout, totalTimeout, retry, false,
-                                 Optional.empty(), false, Optional.empty(), List.of());
+                                 Optional.empty(), false, Optional.empty(), List.of(), true);
+    }
+
+    /** Whether this route's prefix covers the path (equal, or below it on whole segments). */
+    public boolean covers(String requestPath) {
+        return dev.sidegate.proxy.RouteTable.covers(path, requestPath, caseSensitive);
     }
 
     public boolean allows(String method) {

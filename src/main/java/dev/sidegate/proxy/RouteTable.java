@@ -84,7 +84,7 @@ public final class RouteTable {
             if (matchedPrefix != null && !matchedPrefix.equals(prefix)) {
                 break; // a longer prefix matched, but not for this method
             }
-            if (!covers(prefix, path)) {
+            if (!route.settings().covers(path)) {
                 continue;
             }
             if (route.settings().allows(method)) {
@@ -101,10 +101,16 @@ public final class RouteTable {
 
     /** Whether the path equals the prefix or lies below it on whole segments. */
     public static boolean covers(String prefix, String path) {
+        return covers(prefix, path, true);
+    }
+
+    /** The same, optionally ignoring ASCII case (for upstreams that fold case). */
+    public static boolean covers(String prefix, String path, boolean caseSensitive) {
         if (prefix.equals("/")) {
             return true;
         }
-        return path.startsWith(prefix) && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/');
+        return path.regionMatches(!caseSensitive, 0, prefix, 0, prefix.length())
+                && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/');
     }
 
     private static boolean overlaps(Set<String> a, Set<String> b) {

@@ -144,7 +144,7 @@ public final class RateLimitStage implements Stage, ReadinessCheck {
             buckets.add(new Bucket(clientKey, tier, "tier:" + tier, settings.tiers().get(tier)));
         }
         for (Map.Entry<String, Limit> route : routeLimitsLongestFirst) {
-            if (RouteTable.covers(route.getKey(), request.path())) {
+            if (RouteTable.covers(route.getKey(), request.path(), exchange.route().settings().caseSensitive())) {
                 buckets.add(new Bucket(clientKey, route.getKey(), "route:" + route.getKey(), route.getValue()));
                 break;
             }

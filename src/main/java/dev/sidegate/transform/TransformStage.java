@@ -70,7 +70,7 @@ public final class TransformStage implements Stage {
         Optional<Identity> identity = exchange.identity();
         ProxyRequest changed = request.withHeaders(edit(request.headers(), r.headers(), identity));
         if (r.path().isPresent()) {
-            changed = changed.withPath(rewrite(changed.path(), r.path().get()));
+            changed = changed.withPath(rewrite(changed.path(), r.path().get(), exchange.route().settings().caseSensitive()));
         }
         if (!r.query().add().isEmpty() || !r.query().remove().isEmpty()) {
             changed = changed.withQuery(query(changed.rawQuery(), r.query(), identity));
@@ -235,9 +235,9 @@ public final class TransformStage implements Stage {
         return Optional.of(sb.toString());
     }
 
-    static String rewrite(String path, TransformSettings.PathRewrite rewrite) {
+    static String rewrite(String path, TransformSettings.PathRewrite rewrite, boolean caseSensitive) {
         return switch (rewrite) {
-            case TransformSettings.Prefix p -> RouteTable.covers(p.from(), path)
+            case TransformSettings.Prefix p -> RouteTable.covers(p.from(), path, caseSensitive)
                     ? p.to() + path.substring(p.from().length()) : path;
             case TransformSettings.Regex r -> {
                 Matcher m = r.pattern().matcher(path);

@@ -46,6 +46,45 @@ class RoutingThroughServerTest {
         api.close();
     }
 
+    @Test
+    void routesMatchCaseSensitivelyUnlessTheRouteSaysOtherwise() throws Exception {
+        try (TestUpstream folding = TestUpstream.start();
+             SidegateFixture sg = SidegateFixture.start("""
+                     routes:
+                       - path: /admin
+                         permission: admin:all
+                         upstream: %1$s
+                       - path: /Files
+                         case_sensitive: false
+                         upstream: %1$s
+                       - path: /
+                         upstream: %2$s
+                     rate_limits:
+                       routes:
+                         /Files/big: {requests: 1, window: 600s}
+                     """.formatted(folding.url(), api.url()), Map.of())) {
+            // Case variants, double encodings and trailing dots are other paths: they do not match /admin.
+            int apiBefore = api.count();
+            int before = folding.count();
+            for (String other : new String[] {"/ADMIN", "/Admin/x", "/admin.", "/%2561dmin", "/admin%252e"}) {
+                RawHttp.Response response = RawHttp.exchange(sg.port(), "GET " + other + " HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n");
+                assertEquals(200, response.status(), other);
+                assertEquals(other, api.last().rawPath(), "went to the catch-all route");
+            }
+            assertEquals(apiBefore + 5, api.count());
+            assertEquals(before, folding.count(), "none of them reached /admin");
+            for (String variant : new String[] {"/files/a", "/FILES/b", "/Files/c"}) {
+                RawHttp.Response response = RawHttp.exchange(sg.port(), "GET " + variant + " HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n");
+                assertEquals(200, response.status(), variant);
+                assertEquals(variant, folding.last().rawPath(), "the path goes upstream as sent");
+            }
+            assertEquals(before + 3, folding.count(), "every case of /Files reaches the case-insensitive route");
+            assertEquals(200, RawHttp.exchange(sg.port(), "GET /files/BIG/1 HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n").status());
+            assertEquals(429, RawHttp.exchange(sg.port(), "GET /FILES/big/2 HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n").status(),
+                         "a route limit under a case-insensitive route matches every case too");
+        }
+    }
+
     @ParameterizedTest
     @CsvSource({
             "/api/v1/orders/7, orders, /api/v1/orders/7",
