@@ -87,11 +87,12 @@ public record RateLimitSettings(Map<String, Limit> tiers,
         boolean legacy = limiting.bool("legacy_headers").orElse(false);
         for (String url : urls.orElse(List.of())) {
             String scheme = url.contains("://") ? url.substring(0, url.indexOf("://")).toLowerCase(Locale.ROOT) : "";
+            String key = env.get(ENV_REDIS_URL).isPresent() ? ENV_REDIS_URL : redis.get("url").key();
             if (!List.of("redis", "rediss", "redis-sentinel", "rediss-sentinel").contains(scheme)) {
-                String key = env.get(ENV_REDIS_URL).isPresent() ? ENV_REDIS_URL : redis.get("url").key();
                 throw new ConfigException(key, "expected redis://, rediss:// or redis-sentinel:// URLs, got '"
                         + RedisSettings.redact(url) + "'");
             }
+            checkRedisUrl(key, url, scheme.endsWith("sentinel"));
         }
 
         if (!limits.exists()) {
@@ -116,6 +117,35 @@ public record RateLimitSettings(Map<String, Limit> tiers,
         }
         Optional<RedisSettings> redisSettings = urls.map(u -> new RedisSettings(u, clusterSwitch || u.size() > 1, timeout, caFile));
         return Optional.of(new RateLimitSettings(tiers, routes, redisSettings, mode, share, apiKeyHeader, legacy));
+    }
+
+    /** A Redis URL Lettuce can use: a host, a port in range, a numeric database; Sentinel URLs name their master. */
+    private static void checkRedisUrl(String key, String url, boolean sentinel) {
+        String shown = RedisSettings.redact(url);
+        if (!sentinel) {
+            java.net.URI uri;
+            try {
+                uri = new java.net.URI(url);
+            } catch (java.net.URISyntaxException e) {
+                throw new ConfigException(key, "malformed Redis URL '" + shown + "': " + e.getReason());
+            }
+            if (uri.getHost() == null || uri.getHost().isEmpty()) {
+                throw new ConfigException(key, "the Redis URL '" + shown + "' has no host (or a port that is not a number)");
+            }
+            if (uri.getPort() == 0 || uri.getPort() > 65535) {
+                throw new ConfigException(key, "the Redis URL '" + shown + "' has a port out of range");
+            }
+            String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+            if (!path.isEmpty() && !path.matches("/\\d{0,4}")) {
+                throw new ConfigException(key, "the Redis URL '" + shown + "' names a database that is not a number");
+            }
+        }
+        try {
+            io.lettuce.core.RedisURI.create(url);
+        } catch (RuntimeException e) {
+            throw new ConfigException(key, "malformed Redis URL '" + shown + "': "
+                    + dev.sidegate.config.Messages.oneLine(e).replace(url, shown));
+        }
     }
 
     private static Limit limit(ConfigView v) {

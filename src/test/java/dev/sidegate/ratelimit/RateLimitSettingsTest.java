@@ -111,6 +111,24 @@ class RateLimitSettingsTest {
         assertEquals(expected, assertThrows(ConfigException.class, () -> load(yaml, Map.of())).getMessage());
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "redis://redis:notaport            | SIDEGATE_REDIS_URL: the Redis URL 'redis://redis:notaport' has no host (or a port that is not a number)",
+            "redis://redis:99999               | SIDEGATE_REDIS_URL: the Redis URL 'redis://redis:99999' has a port out of range",
+            "redis://:secret@                  | SIDEGATE_REDIS_URL: the Redis URL 'redis://<redacted>@' has no host (or a port that is not a number)",
+            "redis://re dis:6379               | SIDEGATE_REDIS_URL: malformed Redis URL 'redis://re dis:6379': Illegal character in authority",
+            "rediss://redis:6380/db            | SIDEGATE_REDIS_URL: the Redis URL 'rediss://redis:6380/db' names a database that is not a number",
+            "redis-sentinel://s1:26379         | SIDEGATE_REDIS_URL: malformed Redis URL 'redis-sentinel://s1:26379': URI must contain the sentinelMasterId",
+    })
+    void aMalformedRedisUrlIsAConfigurationErrorEvenWithoutRateLimits(String url, String expected) {
+        for (String yaml : new String[] {"", "rate_limits:\n  default: {requests: 1, window: 1s}\n"}) {
+            ConfigException e = assertThrows(ConfigException.class, () -> load(yaml, Map.of("SIDEGATE_REDIS_URL", url)));
+            assertEquals(expected, e.getMessage());
+        }
+        assertEquals(java.util.List.of("redis://redis:6379/2"), load("rate_limits:\n  default: {requests: 1, window: 1s}\n",
+                Map.of("SIDEGATE_REDIS_URL", "redis://redis:6379/2")).rateLimits().orElseThrow().redis().orElseThrow().urls());
+    }
+
     @Test
     void routeLimitPrefixesMustBeNormalised() {
         SidegateConfig config = load("rate_limits:\n  routes:\n    /api/v1/search/: {requests: 1, window: 1s}\n", Map.of());
