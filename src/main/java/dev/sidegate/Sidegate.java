@@ -41,6 +41,7 @@ import dev.sidegate.telemetry.Tracing;
 import dev.sidegate.ratelimit.RateLimitStage;
 import dev.sidegate.proxy.Forwarding;
 import dev.sidegate.proxy.ClientConnections;
+import dev.sidegate.proxy.ConnectionLimits;
 import dev.sidegate.proxy.PassThroughEncoding;
 import dev.sidegate.proxy.PathNormalizer;
 import dev.sidegate.proxy.Resources;
@@ -127,11 +128,15 @@ public final class Sidegate implements AutoCloseable {
         }
         Readiness readiness = new Readiness(pipeline::get);
         ServerSettings settings = config.server();
+        Forwarding forwarding = new Forwarding(settings.trustedProxies());
+        ConnectionLimits limits = new ConnectionLimits(settings.maxConnections(), settings.maxConnectionsPerIp(), forwarding,
+                                                       shared.metrics()::connectionRefused, shared.housekeeping());
+        shared.metrics().openConnections(limits::open);
         ClientConnections clientConnections = new ClientConnections(settings.headerTimeout(), settings.bodyTimeout(),
-                                                                    shared.housekeeping());
+                                                                    limits, shared.housekeeping());
         ProxyHandler handler = new ProxyHandler(pipeline::get,
                                                 new PathNormalizer(settings.paths()),
-                                                new Forwarding(settings.trustedProxies()),
+                                                forwarding,
                                                 shared.telemetry(), clientConnections);
 
         WebServerConfig.Builder proxy = WebServer.builder()
@@ -253,7 +258,7 @@ public final class Sidegate implements AutoCloseable {
                 .idleConnectionTimeout(s.idleTimeout())
                 .idleConnectionPeriod(idleCheckPeriod(s.idleTimeout()))
                 // Responses are written as the upstream sends them; small writes must not wait for the client's ACK.
-                .connectionOptions(SocketOptions.builder().tcpNoDelay(true).build())
+                .connectionOptions(clientConnections.socketOptions(SocketOptions.builder().tcpNoDelay(true).build()))
                 .maxPayloadSize(-1)
                 .contentEncoding(new PassThroughEncoding())
                 .directHandlers(problemPages())
@@ -437,6 +442,12 @@ public final class Sidegate implements AutoCloseable {
         }
         if (a.maxRequestLine() != b.maxRequestLine()) {
             changed.add("server.max_request_line");
+        }
+        if (a.maxConnections() != b.maxConnections()) {
+            changed.add("server.max_connections");
+        }
+        if (a.maxConnectionsPerIp() != b.maxConnectionsPerIp()) {
+            changed.add("server.max_connections_per_ip");
         }
         if (!a.trustedProxies().stream().map(Object::toString).toList()
                 .equals(b.trustedProxies().stream().map(Object::toString).toList())) {

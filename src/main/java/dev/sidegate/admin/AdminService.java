@@ -18,7 +18,7 @@ import io.helidon.webserver.http.HttpService;
 
 /** Sidegate's own views on the admin port, under {@code /admin}. */
 public final class AdminService implements HttpService {
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper()
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = dev.sidegate.proxy.Json.mapper()
             .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
     private final Supplier<SidegateConfig> config;
     private final UpstreamGuards guards;

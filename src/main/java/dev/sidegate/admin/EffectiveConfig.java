@@ -26,7 +26,7 @@ import dev.sidegate.transform.TransformSettings;
  */
 final class EffectiveConfig {
     static final String REDACTED = "<redacted>";
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = dev.sidegate.proxy.Json.mapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private EffectiveConfig() {
     }

@@ -17,6 +17,8 @@ import java.util.Optional;
  * @param idleTimeout      how long an idle keep-alive client connection stays open
  * @param maxHeaderSize    limit on the request header block in bytes (431 beyond it)
  * @param maxRequestLine   limit on the request line in bytes (414 beyond it)
+ * @param maxConnections   client connections open at once; more are closed at accept
+ * @param maxConnectionsPerIp client connections open at once from one address that is not a trusted proxy
  * @param trustedProxies   peers whose X-Forwarded-* headers are believed
  * @param paths            what the path normaliser rejects
  */
@@ -29,6 +31,8 @@ public record ServerSettings(int port,
                              Duration idleTimeout,
                              int maxHeaderSize,
                              int maxRequestLine,
+                             int maxConnections,
+                             int maxConnectionsPerIp,
                              List<Cidr> trustedProxies,
                              PathPolicy paths) {
 

@@ -25,7 +25,7 @@ import io.helidon.webserver.http.ServerResponse;
  * demo identity provider's JWKS.
  */
 final class EchoUpstream implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = dev.sidegate.proxy.Json.mapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final int MAX_ECHOED_BODY = 64 * 1024;
 
     private final WebServer server;

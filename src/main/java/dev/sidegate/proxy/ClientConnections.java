@@ -29,6 +29,7 @@ import io.helidon.webserver.http1.Http1ConnectionListener;
  *   <li><b>Body timeout</b>: while the pipeline reads a request body, a read that waits longer than the body timeout
  *       is answered {@code 408} and the connection closed, so a stalled upload frees its bulkhead slot.</li>
  *   <li><b>Close after the response</b>, for a request that said {@code Connection: close}.</li>
+ *   <li><b>Caps</b> on open connections, in total and per client address ({@link ConnectionLimits}).</li>
  * </ul>
  */
 public final class ClientConnections implements Http1ConnectionListener, AutoCloseable {
@@ -40,6 +41,7 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
     private final ThreadLocal<Boolean> bodyTimedOut = new ThreadLocal<>();
     private final Map<Thread, Watch> watched = new ConcurrentHashMap<>();
     private final ScheduledFuture<?> sweeper;
+    private final ConnectionLimits limits;
 
     private enum Phase { HEADERS, BODY }
 
@@ -47,9 +49,15 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
     private record Watch(Phase phase, long deadlineNanos, ConnectionContext ctx, String traceId, AtomicBoolean fired) {
     }
 
-    public ClientConnections(Duration headerTimeout, Duration bodyTimeout, ScheduledExecutorService timers) {
+    /**
+     * @param limits the caps on open connections, checked at accept
+     * @param timers runs the timeout sweep
+     */
+    public ClientConnections(Duration headerTimeout, Duration bodyTimeout, ConnectionLimits limits,
+                             ScheduledExecutorService timers) {
         this.headerTimeoutNanos = headerTimeout.toNanos();
         this.bodyTimeout = bodyTimeout;
+        this.limits = limits;
         long shortest = Math.min(headerTimeout.toMillis(), bodyTimeout.toMillis());
         long period = Math.max(20, Math.min(1000, shortest / 4));
         this.sweeper = timers.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
@@ -195,8 +203,14 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
         }
     }
 
+    /** The listener's socket options with the connection caps in front. */
+    public io.helidon.common.socket.SocketOptions socketOptions(io.helidon.common.socket.SocketOptions listener) {
+        return limits.socketOptions(listener);
+    }
+
     @Override
     public void close() {
         sweeper.cancel(false);
+        limits.close();
     }
 }

@@ -20,7 +20,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
  */
 public record Problem(int status, String type, String title, String detail, Headers headers) {
     public static final String CONTENT_TYPE = "application/problem+json";
-    private static final JsonFactory JSON = new JsonFactory();
+    private static final JsonFactory JSON = Json.FACTORY;
 
     public static Problem of(int status, String slug, String title, String detail) {
         return new Problem(status, type(slug), title, detail, Headers.empty());

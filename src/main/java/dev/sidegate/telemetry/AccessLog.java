@@ -14,7 +14,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 
 /** Writes one JSON object per request, one per line, to stdout; lines never interleave. */
 public final class AccessLog {
-    private static final JsonFactory JSON = new JsonFactory();
+    private static final JsonFactory JSON = dev.sidegate.proxy.Json.FACTORY;
     private final OutputStream out;
     private final ReentrantLock lock = new ReentrantLock();
 

@@ -50,6 +50,20 @@ public final class SidegateMetrics {
                         .tags(java.util.List.of(Tag.create("decision", d))))).increment();
     }
 
+    /** A client connection refused right after accept; {@code reason} is total or per_ip. */
+    public void connectionRefused(String reason) {
+        counters.computeIfAbsent(java.util.List.of("refused", reason), k -> registry.getOrCreate(
+                Counter.builder("sidegate.connections.refused")
+                        .description("Client connections closed at accept: over the total or the per-IP cap")
+                        .tags(java.util.List.of(Tag.create("reason", reason))))).increment();
+    }
+
+    /** Client connections open now. */
+    public void openConnections(java.util.function.IntSupplier open) {
+        registry.getOrCreate(Gauge.builder("sidegate.connections.open", open, s -> s.getAsInt())
+                                     .description("Client connections open on the proxy port"));
+    }
+
     /** @param state closed, open, half-open or disabled */
     public void circuitTransition(String upstream, String state) {
         registry.getOrCreate(Counter.builder("sidegate.upstream.circuit_transitions")

@@ -42,7 +42,7 @@ import net.thisptr.jackson.jq.exception.JsonQueryException;
  * (its claims, or null when anonymous).
  */
 public final class TransformStage implements Stage {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.sidegate.proxy.Json.mapper();
     private static final Pattern IDENTITY = Pattern.compile("\\$\\{identity\\.([A-Za-z0-9_.-]+)}");
     private static final Scope BUILTINS = builtins();
 

@@ -7,6 +7,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sidegate.testing.Await;
+import dev.sidegate.testing.Meters;
 import dev.sidegate.testing.RawHttp;
 import dev.sidegate.testing.RawUpstream;
 import dev.sidegate.testing.SidegateFixture;
@@ -100,6 +101,70 @@ class LimitsAndErrorsTest {
             }
             assertEquals("200", sidegate(sg, "/after"), "the slots are free again");
         }
+    }
+
+    @Test
+    void connectionsOverTheCapsAreClosedAtAcceptAndTrustedProxiesCountOnlyTowardsTheTotal() throws Exception {
+        String yaml = """
+                server:
+                  max_connections: 5
+                  max_connections_per_ip: 3
+                """;
+        try (SidegateFixture sg = SidegateFixture.start(yaml, Map.of("SIDEGATE_UPSTREAM", upstream.url()))) {
+            java.util.List<RawHttp> held = new java.util.ArrayList<>();
+            long perIpBefore = Meters.value(sg, "sidegate_connections_refused_total", "reason=\"per_ip\"");
+            try {
+                for (int i = 0; i < 3; i++) {
+                    held.add(keepAlive(sg));
+                }
+                try (RawHttp refused = new RawHttp(sg.port())) {
+                    refused.send("GET /x HTTP/1.1\r\nHost: c\r\n\r\n");
+                    assertTrue(refused.closedByServer(), "a fourth connection from one address is closed at once");
+                }
+                assertEquals(perIpBefore + 1, Meters.value(sg, "sidegate_connections_refused_total", "reason=\"per_ip\""),
+                             "counted by reason");
+                held.remove(0).close();
+                Await.until(() -> {
+                    try (RawHttp again = new RawHttp(sg.port())) {
+                        again.send("GET /again HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n");
+                        return again.read(true).status() == 200;
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                }, "a closed connection frees its place");
+            } finally {
+                for (RawHttp h : held) {
+                    h.close();
+                }
+            }
+        }
+        try (SidegateFixture sg = SidegateFixture.start(yaml, Map.of("SIDEGATE_UPSTREAM", upstream.url(),
+                                                                    "SIDEGATE_TRUSTED_PROXIES", "127.0.0.1"))) {
+            java.util.List<RawHttp> held = new java.util.ArrayList<>();
+            long totalBefore = Meters.value(sg, "sidegate_connections_refused_total", "reason=\"total\"");
+            try {
+                for (int i = 0; i < 5; i++) {
+                    held.add(keepAlive(sg)); // a trusted proxy may hold more than the per-address cap
+                }
+                try (RawHttp refused = new RawHttp(sg.port())) {
+                    refused.send("GET /x HTTP/1.1\r\nHost: c\r\n\r\n");
+                    assertTrue(refused.closedByServer(), "the sixth connection is over the total");
+                }
+                assertEquals(totalBefore + 1, Meters.value(sg, "sidegate_connections_refused_total", "reason=\"total\""));
+            } finally {
+                for (RawHttp h : held) {
+                    h.close();
+                }
+            }
+        }
+    }
+
+    /** A client connection that has been admitted: one request answered on it, kept open. */
+    private static RawHttp keepAlive(SidegateFixture sg) throws java.io.IOException {
+        RawHttp client = new RawHttp(sg.port());
+        client.send("GET /held HTTP/1.1\r\nHost: c\r\n\r\n");
+        assertEquals(200, client.read(true).status());
+        return client;
     }
 
     private static String sidegate(SidegateFixture sg, String path) {

@@ -62,14 +62,8 @@ class MetricsAndAccessLogTest {
         }
     }
 
-    /** The value of the first sample of a meter whose labels include all the given ones (0 when absent). */
     static long value(SidegateFixture sg, String name, String... labels) {
-        for (String line : sg.admin("/observe/metrics").body().split("\n")) {
-            if (line.startsWith(name + "{") && java.util.Arrays.stream(labels).allMatch(line::contains)) {
-                return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return 0;
+        return dev.sidegate.testing.Meters.value(sg, name, labels);
     }
 
     @Test
