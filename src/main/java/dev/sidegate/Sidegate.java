@@ -153,7 +153,8 @@ public final class Sidegate implements AutoCloseable {
             ensureFree(settings.adminPort(), "admin");
             ensureFree(settings.port(), "proxy");
             admin = started(adminServer(settings, readiness, new AdminService(() -> pipeline.get().config(), shared.guards(),
-                                                                              reloads::reload, reloads::status)).start(),
+                                                                              reloads::reload, reloads::status,
+                                                                              settings.adminToken())).start(),
                             "admin", settings.adminPort());
             try {
                 server = started(proxy.build().start(), "proxy", settings.port());

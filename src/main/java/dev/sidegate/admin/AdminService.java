@@ -16,7 +16,12 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 
-/** Sidegate's own views on the admin port, under {@code /admin}. */
+/**
+ * Sidegate's own views on the admin port, under {@code /admin}. They show the whole topology and can trigger a reload,
+ * so they answer loopback peers only (another container of the pod, {@code kubectl port-forward}), and other peers
+ * only with {@code Authorization: Bearer <SIDEGATE_ADMIN_TOKEN>} when that token is set. Health and metrics, which
+ * the kubelet and Prometheus reach on the pod address, are not under {@code /admin}.
+ */
 public final class AdminService implements HttpService {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = dev.sidegate.proxy.Json.mapper()
             .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
@@ -24,17 +29,42 @@ public final class AdminService implements HttpService {
     private final UpstreamGuards guards;
     private final Supplier<ReloadResult> reload;
     private final Supplier<ReloadStatus> reloadStatus;
+    private final java.util.Optional<dev.sidegate.config.Secret> token;
 
     public AdminService(Supplier<SidegateConfig> config, UpstreamGuards guards, Supplier<ReloadResult> reload,
-                        Supplier<ReloadStatus> reloadStatus) {
+                        Supplier<ReloadStatus> reloadStatus, java.util.Optional<dev.sidegate.config.Secret> token) {
         this.config = config;
         this.guards = guards;
         this.reload = reload;
         this.reloadStatus = reloadStatus;
+        this.token = token;
+    }
+
+    /** Loopback peers, or any peer with the admin token. */
+    private boolean allowed(io.helidon.webserver.http.ServerRequest req) {
+        if (((java.net.InetSocketAddress) req.remotePeer().address()).getAddress().isLoopbackAddress()) {
+            return true;
+        }
+        String authorization = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        return token.isPresent() && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
+                && token.get().matches(authorization.substring(7).trim());
     }
 
     @Override
     public void routing(HttpRules rules) {
+        rules.any((req, res) -> {
+            if (allowed(req)) {
+                res.next();
+                return;
+            }
+            res.status(Status.FORBIDDEN_403);
+            res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, Problem.CONTENT_TYPE));
+            res.header(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));
+            res.send(Problem.of(403, "admin-forbidden", "Admin views forbidden",
+                                "the admin views answer loopback peers" + (token.isPresent()
+                                        ? ", and others with the admin token" : "; set SIDEGATE_ADMIN_TOKEN to reach them from elsewhere"))
+                             .toJson(TraceIds.random()));
+        });
         rules.get("/config", (req, res) -> {
             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
             res.header(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));

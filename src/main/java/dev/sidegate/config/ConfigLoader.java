@@ -47,6 +47,7 @@ public final class ConfigLoader {
     public static final String ENV_DRAIN_TIMEOUT = "SIDEGATE_DRAIN_TIMEOUT";
     public static final String ENV_TRUSTED_PROXIES = "SIDEGATE_TRUSTED_PROXIES";
     public static final String ENV_CONFIG_WATCH = "SIDEGATE_CONFIG_WATCH";
+    public static final String ENV_ADMIN_TOKEN = "SIDEGATE_ADMIN_TOKEN";
 
     static final int DEFAULT_PORT = 8000;
     static final int DEFAULT_ADMIN_PORT = 9901;
@@ -118,6 +119,10 @@ public final class ConfigLoader {
         if (port == adminPort && port != 0) {
             throw new ConfigException(ENV_ADMIN_PORT, "must differ from the proxy port " + port);
         }
+        Optional<Secret> adminToken = env(ENV_ADMIN_TOKEN).map(Secret::new);
+        if (adminToken.isPresent() && adminToken.get().value().length() < 16) {
+            throw new ConfigException(ENV_ADMIN_TOKEN, "must be at least 16 characters (it guards configuration reloads)");
+        }
 
         ConfigView tls = s.get("tls");
         Optional<Path> cert = envOr(ENV_TLS_CERT, Path::of, () -> tls.string("cert").map(Path::of));
@@ -151,7 +156,7 @@ public final class ConfigLoader {
         boolean rejectEncodedSlashes = choice(paths, "encoded_slashes", "reject", "keep").equals("reject");
         boolean rejectSemicolons = choice(paths, "semicolons", "reject", "keep").equals("reject");
 
-        return new ServerSettings(port, adminPort, tlsFiles, drain, headerTimeout, bodyTimeout, idleTimeout, maxHeaderSize,
+        return new ServerSettings(port, adminPort, adminToken, tlsFiles, drain, headerTimeout, bodyTimeout, idleTimeout, maxHeaderSize,
                                   maxRequestLine, maxConnections, maxPerIp, trusted, new ServerSettings.PathPolicy(rejectEncodedSlashes, rejectSemicolons));
     }
 

@@ -10,6 +10,7 @@ import java.util.Optional;
  *
  * @param port             proxy listener port (0 picks a free port, for tests)
  * @param adminPort        admin listener port: health, metrics, admin views
+ * @param adminToken       bearer token that opens the admin views to peers other than loopback
  * @param tls              PEM certificate chain and key for the proxy listener, when it serves TLS
  * @param drainTimeout     how long in-flight requests may finish after SIGTERM
  * @param headerTimeout    how long a client may take to send the request headers after the request line
@@ -24,6 +25,7 @@ import java.util.Optional;
  */
 public record ServerSettings(int port,
                              int adminPort,
+                             Optional<Secret> adminToken,
                              Optional<TlsFiles> tls,
                              Duration drainTimeout,
                              Duration headerTimeout,

@@ -31,7 +31,7 @@ class PipelineTest {
     private static final ProxyRequest REQUEST = new ProxyRequest("GET", "/x", "", Headers.empty(), RequestBody.none());
 
     private static Pipeline pipeline(List<Stage> stages) {
-        ServerSettings server = new ServerSettings(0, 0, Optional.empty(), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1),
+        ServerSettings server = new ServerSettings(0, 0, Optional.empty(), Optional.empty(), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1),
                                                    Duration.ofSeconds(1), 1024, 1024, 1024, 256, List.of(),
                                                    new ServerSettings.PathPolicy(true, true));
         SidegateConfig config = new SidegateConfig(server, ROUTE.upstream(), List.of(ROUTE), false, java.util.Map.of(), Optional.empty(), Optional.empty(),
