@@ -80,6 +80,7 @@ public final class Sidegate implements AutoCloseable {
     private final Readiness readiness;
     private final Shared shared;
     private final ClientConnections clientConnections;
+    private final ClientConnections adminConnections;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final SidegateConfig startup;
     private volatile Supplier<SidegateConfig> reloadSource;
@@ -87,13 +88,14 @@ public final class Sidegate implements AutoCloseable {
     private volatile ReloadStatus reloadStatus = ReloadStatus.NONE;
 
     private Sidegate(WebServer server, WebServer admin, AtomicReference<Pipeline> pipeline, Readiness readiness,
-                     Shared shared, ClientConnections clientConnections) {
+                     Shared shared, ClientConnections clientConnections, ClientConnections adminConnections) {
         this.server = server;
         this.admin = admin;
         this.pipeline = pipeline;
         this.readiness = readiness;
         this.shared = shared;
         this.clientConnections = clientConnections;
+        this.adminConnections = adminConnections;
         this.startup = pipeline.get().config();
     }
 
@@ -134,6 +136,11 @@ public final class Sidegate implements AutoCloseable {
         shared.metrics().openConnections(limits::open);
         ClientConnections clientConnections = new ClientConnections(settings.headerTimeout(), settings.bodyTimeout(),
                                                                     limits, shared.housekeeping());
+        ClientConnections adminConnections = new ClientConnections(
+                settings.headerTimeout(), settings.bodyTimeout(),
+                new ConnectionLimits(ADMIN_MAX_CONNECTIONS, ADMIN_MAX_CONNECTIONS_PER_IP, forwarding,
+                                     reason -> shared.metrics().connectionRefused("admin_" + reason), shared.housekeeping()),
+                shared.housekeeping());
         ProxyHandler handler = new ProxyHandler(pipeline::get,
                                                 new PathNormalizer(settings.paths()),
                                                 forwarding,
@@ -154,7 +161,8 @@ public final class Sidegate implements AutoCloseable {
             ensureFree(settings.port(), "proxy");
             admin = started(adminServer(settings, readiness, new AdminService(() -> pipeline.get().config(), shared.guards(),
                                                                               reloads::reload, reloads::status,
-                                                                              settings.adminToken())).start(),
+                                                                              settings.adminToken()),
+                                        adminConnections).start(),
                             "admin", settings.adminPort());
             try {
                 server = started(proxy.build().start(), "proxy", settings.port());
@@ -164,11 +172,12 @@ public final class Sidegate implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             clientConnections.close();
+            adminConnections.close();
             pipeline.get().close();
             shared.close();
             throw e;
         }
-        Sidegate sidegate = new Sidegate(server, admin, pipeline, readiness, shared, clientConnections);
+        Sidegate sidegate = new Sidegate(server, admin, pipeline, readiness, shared, clientConnections, adminConnections);
         reloads.sidegate = sidegate;
         readiness.serving();
         LOG.log(System.Logger.Level.INFO, sidegate.describe());
@@ -301,13 +310,23 @@ public final class Sidegate implements AutoCloseable {
         return server;
     }
 
-    private static WebServer adminServer(ServerSettings s, Readiness readiness, AdminService adminService) {
+    /** Caps on the admin port: probes, scrapes and a port-forward need few connections; a flood must not starve them. */
+    static final int ADMIN_MAX_CONNECTIONS = 256;
+    static final int ADMIN_MAX_CONNECTIONS_PER_IP = 128;
+
+    private static WebServer adminServer(ServerSettings s, Readiness readiness, AdminService adminService,
+                                         ClientConnections connections) {
         return WebServer.builder()
                 .shutdownHook(false)
                 .featuresDiscoverServices(false)
                 .host("0.0.0.0")
                 .port(s.adminPort())
                 .shutdownGracePeriod(Duration.ofMillis(500))
+                .idleConnectionTimeout(s.idleTimeout())
+                .idleConnectionPeriod(idleCheckPeriod(s.idleTimeout()))
+                .connectionOptions(connections.socketOptions(SocketOptions.builder().tcpNoDelay(true).build()))
+                .protocolsDiscoverServices(false)
+                .addProtocol(Http1Config.builder().addReceiveListener(connections).build())
                 .contentEncoding(noContentEncoding())
                 .directHandlers(problemPages())
                 .routing(r -> r.register("/admin", adminService))
@@ -490,6 +509,7 @@ public final class Sidegate implements AutoCloseable {
         server.stop();
         admin.stop();
         clientConnections.close();
+        adminConnections.close();
         pipeline.get().close();
         shared.close();
         LOG.log(System.Logger.Level.INFO, "stopped");

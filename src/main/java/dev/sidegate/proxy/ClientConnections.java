@@ -28,6 +28,8 @@ import io.helidon.webserver.http1.Http1ConnectionListener;
  *       covered by the idle connection timeout.</li>
  *   <li><b>Body timeout</b>: while the pipeline reads a request body, a read that waits longer than the body timeout
  *       is answered {@code 408} and the connection closed, so a stalled upload frees its bulkhead slot.</li>
+ *   <li><b>Send timeout</b>: a write of the response that waits longer than the body timeout for a client that
+ *       does not read cuts the connection, so a slow reader cannot hold a slot (or an upstream connection).</li>
  *   <li><b>Close after the response</b>, for a request that said {@code Connection: close}.</li>
  *   <li><b>Caps</b> on open connections, in total and per client address ({@link ConnectionLimits}).</li>
  * </ul>
@@ -43,7 +45,7 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
     private final ScheduledFuture<?> sweeper;
     private final ConnectionLimits limits;
 
-    private enum Phase { HEADERS, BODY }
+    private enum Phase { HEADERS, BODY, SEND }
 
     /** One wait being watched; {@code fired} flips once, by whoever ends it first. */
     private record Watch(Phase phase, long deadlineNanos, ConnectionContext ctx, String traceId, AtomicBoolean fired) {
@@ -83,6 +85,52 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
     public InputStream guard(InputStream body, String traceId) {
         ConnectionContext ctx = connection.get();
         return ctx == null ? body : new GuardedBody(body, ctx, traceId);
+    }
+
+    /** Wraps the response stream so that every write and flush is bounded by the body timeout. */
+    public java.io.OutputStream guard(java.io.OutputStream response) {
+        ConnectionContext ctx = connection.get();
+        return ctx == null ? response : new GuardedResponse(response, ctx);
+    }
+
+    private final class GuardedResponse extends java.io.FilterOutputStream {
+        private final ConnectionContext ctx;
+
+        GuardedResponse(java.io.OutputStream out, ConnectionContext ctx) {
+            super(out);
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            Watch w = watch();
+            try {
+                out.write(b, off, len);
+            } finally {
+                unwatch(w);
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            Watch w = watch();
+            try {
+                out.flush();
+            } finally {
+                unwatch(w);
+            }
+        }
+
+        private Watch watch() {
+            Watch w = new Watch(Phase.SEND, System.nanoTime() + bodyTimeout.toNanos(), ctx, null, new AtomicBoolean());
+            watched.put(Thread.currentThread(), w);
+            return w;
+        }
+
+        private void unwatch(Watch w) {
+            w.fired().set(true);
+            watched.remove(Thread.currentThread(), w);
+        }
     }
 
     /** Whether a body read on this connection's thread timed out (its 408 is already sent). */

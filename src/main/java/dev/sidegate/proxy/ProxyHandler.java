@@ -208,7 +208,7 @@ public final class ProxyHandler implements Handler {
     }
 
     /** Writes the response; returns the status the client got. */
-    private static int write(ServerResponse res, ProxyResponse response, boolean head, String traceId, String routeId) {
+    private int write(ServerResponse res, ProxyResponse response, boolean head, String traceId, String routeId) {
         try (ResponseBody body = response.body()) {
             int status = response.status();
             boolean noContent = status == 204 || status == 205 || status == 304 || status < 200;
@@ -238,9 +238,9 @@ public final class ProxyHandler implements Handler {
      * Copies the body to the client, flushing whenever the upstream pauses. Helidon sends the status and headers
      * with the first body bytes, so a body that fails before its first byte is still answered with a problem.
      */
-    private static int stream(InputStream from, ServerResponse res, int status, String traceId, String routeId) {
+    private int stream(InputStream from, ServerResponse res, int status, String traceId, String routeId) {
         byte[] buffer = new byte[BUFFER_SIZE];
-        OutputStream to = res.outputStream();
+        OutputStream to = connections.guard(res.outputStream());
         boolean written = false;
         while (true) {
             int n;

@@ -167,6 +167,22 @@ class LimitsAndErrorsTest {
         return client;
     }
 
+    @Test
+    void aClientThatStopsReadingItsResponseIsCutAndFreesItsSlot() throws Exception {
+        try (SidegateFixture sg = SidegateFixture.start("""
+                server:
+                  body_timeout: 500ms
+                upstreams:
+                  default:
+                    max_concurrent: 1
+                """, Map.of("SIDEGATE_UPSTREAM", upstream.url()));
+             RawHttp reader = new RawHttp(sg.port())) {
+            reader.send("GET /bytes?n=200000000 HTTP/1.1\r\nHost: c\r\n\r\n"); // and never read it
+            Await.until(() -> sidegate(sg, "/probe").equals("503"), "the slow reader holds the only slot");
+            Await.until(() -> sidegate(sg, "/probe").equals("200"), "the send timeout cuts it and frees the slot");
+        }
+    }
+
     private static String sidegate(SidegateFixture sg, String path) {
         return Integer.toString(sg.get(path).statusCode());
     }
