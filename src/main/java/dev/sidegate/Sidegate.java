@@ -144,7 +144,7 @@ public final class Sidegate implements AutoCloseable {
         ProxyHandler handler = new ProxyHandler(pipeline::get,
                                                 new PathNormalizer(settings.paths()),
                                                 forwarding,
-                                                shared.telemetry(), clientConnections);
+                                                shared.telemetry(), clientConnections, settings.keepAliveAfterChunked());
 
         WebServerConfig.Builder proxy = WebServer.builder()
                 .shutdownHook(false)
@@ -475,6 +475,9 @@ public final class Sidegate implements AutoCloseable {
         }
         if (!a.paths().equals(b.paths())) {
             changed.add("server.paths");
+        }
+        if (a.keepAliveAfterChunked() != b.keepAliveAfterChunked()) {
+            changed.add("server.after_chunked_request");
         }
         if (!running.otelEnvironment().equals(file.otelEnvironment())) {
             changed.add("OTEL_*");

@@ -157,7 +157,9 @@ public final class ConfigLoader {
         boolean rejectSemicolons = choice(paths, "semicolons", "reject", "keep").equals("reject");
 
         return new ServerSettings(port, adminPort, adminToken, tlsFiles, drain, headerTimeout, bodyTimeout, idleTimeout, maxHeaderSize,
-                                  maxRequestLine, maxConnections, maxPerIp, trusted, new ServerSettings.PathPolicy(rejectEncodedSlashes, rejectSemicolons));
+                                  maxRequestLine, maxConnections, maxPerIp, trusted,
+                                  new ServerSettings.PathPolicy(rejectEncodedSlashes, rejectSemicolons),
+                                  choice(s, "after_chunked_request", "close", "keep_alive").equals("keep_alive"));
     }
 
     private List<RouteSettings> routes(List<ConfigView> sections, Map<String, UpstreamSettings> upstreams) {

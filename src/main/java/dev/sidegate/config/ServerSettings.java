@@ -22,6 +22,8 @@ import java.util.Optional;
  * @param maxConnectionsPerIp client connections open at once from one address that is not a trusted proxy
  * @param trustedProxies   peers whose X-Forwarded-* headers are believed
  * @param paths            what the path normaliser rejects
+ * @param keepAliveAfterChunked serve further requests on a connection after a request with a chunked body (false:
+ *                         close it, so that a chunk framing Helidon reads leniently can never smuggle a request)
  */
 public record ServerSettings(int port,
                              int adminPort,
@@ -36,7 +38,8 @@ public record ServerSettings(int port,
                              int maxConnections,
                              int maxConnectionsPerIp,
                              List<Cidr> trustedProxies,
-                             PathPolicy paths) {
+                             PathPolicy paths,
+                             boolean keepAliveAfterChunked) {
 
     public ServerSettings {
         trustedProxies = List.copyOf(trustedProxies);

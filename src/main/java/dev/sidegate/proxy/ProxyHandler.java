@@ -43,14 +43,16 @@ public final class ProxyHandler implements Handler {
     private final Forwarding forwarding;
     private final Telemetry telemetry;
     private final ClientConnections connections;
+    private final boolean keepAliveAfterChunked;
 
     public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding, Telemetry telemetry,
-                        ClientConnections connections) {
+                        ClientConnections connections, boolean keepAliveAfterChunked) {
         this.pipeline = pipeline;
         this.normalizer = normalizer;
         this.forwarding = forwarding;
         this.telemetry = telemetry;
         this.connections = connections;
+        this.keepAliveAfterChunked = keepAliveAfterChunked;
     }
 
     @Override
@@ -98,6 +100,10 @@ public final class ProxyHandler implements Handler {
         res.header(TRACE_ID_HEADER, traceId);
         if (in.containsToken(HeaderValues.CONNECTION_CLOSE)) {
             closeAfter(res); // RFC 9112 9.6: no further request may be processed on this connection
+        } else if (!keepAliveAfterChunked && in.contains(HeaderNames.TRANSFER_ENCODING)) {
+            // Helidon 4.5 skips the two bytes after a chunk's data without checking they are CRLF; where a front
+            // proxy reads that body differently, ending the connection leaves nothing behind it to smuggle.
+            closeAfter(res);
         }
         boolean head = method.equals("HEAD");
 

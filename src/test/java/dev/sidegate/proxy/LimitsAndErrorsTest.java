@@ -291,6 +291,33 @@ class LimitsAndErrorsTest {
     }
 
     @Test
+    void nothingIsServedAfterAChunkedRequestSoALenientChunkParseCannotSmuggleARequest() throws Exception {
+        // Helidon 4.5 accepts "XX" where the CRLF after a chunk's data belongs; a front proxy might end this body
+        // elsewhere. Whatever follows on the connection is never processed.
+        String smuggle = "POST /first HTTP/1.1\r\nHost: c\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "2\r\nhiXX0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: c\r\n\r\n";
+        int before = upstream.count();
+        try (RawHttp client = new RawHttp(sidegate.port())) {
+            client.send(smuggle);
+            RawHttp.Response response = client.read(true);
+            assertEquals("close", response.header("Connection").orElse(""));
+            assertTrue(client.closedByServer());
+        }
+        assertTrue(upstream.requests().subList(before, upstream.count()).stream().noneMatch(r -> r.rawPath().equals("/smuggled")),
+                   "the request behind the chunked body never reached the upstream");
+
+        try (SidegateFixture lenient = SidegateFixture.start("server:\n  after_chunked_request: keep_alive\n",
+                                                             Map.of("SIDEGATE_UPSTREAM", upstream.url()));
+             RawHttp client = new RawHttp(lenient.port())) {
+            client.send("POST /chunked HTTP/1.1\r\nHost: c\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
+                                + "GET /next HTTP/1.1\r\nHost: c\r\n\r\n");
+            assertEquals(200, client.read(true).status());
+            assertEquals(200, client.read(true).status(), "keep_alive is an explicit loosening");
+            assertEquals("/next", upstream.last().rawPath());
+        }
+    }
+
+    @Test
     void aBrokenChunkedBodyIs400AndNotBlamedOnTheUpstream() throws Exception {
         RawHttp.Response response = RawHttp.exchange(sidegate.port(), "POST /x HTTP/1.1\r\nHost: c\r\n"
                 + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");

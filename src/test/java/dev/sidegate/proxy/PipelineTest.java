@@ -33,7 +33,7 @@ class PipelineTest {
     private static Pipeline pipeline(List<Stage> stages) {
         ServerSettings server = new ServerSettings(0, 0, Optional.empty(), Optional.empty(), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1),
                                                    Duration.ofSeconds(1), 1024, 1024, 1024, 256, List.of(),
-                                                   new ServerSettings.PathPolicy(true, true));
+                                                   new ServerSettings.PathPolicy(true, true), false);
         SidegateConfig config = new SidegateConfig(server, ROUTE.upstream(), List.of(ROUTE), false, java.util.Map.of(), Optional.empty(), Optional.empty(),
                                                    dev.sidegate.telemetry.AccessLogSettings.DEFAULT, java.util.Map.of(), false, Optional.empty(),
                                                    new SidegateConfig.Source(Optional.empty(), "none", Instant.now()));
