@@ -1,14 +1,19 @@
 package dev.sidegate;
 
-import dev.sidegate.config.SidegateConfig;
-import dev.sidegate.proxy.Pipeline;
+import dev.sidegate.assembly.Assembly;
+import dev.sidegate.assembly.Deployment;
+import dev.sidegate.assembly.SharedParts;
+import dev.sidegate.assembly.SidegateConfig;
 
-/** Lets tests in other packages build the production pipeline without starting servers. */
+/** Builds the production deployment of a configuration without starting servers, and discards it again. */
 public final class SidegateTestAccess {
     private SidegateTestAccess() {
     }
 
-    public static Pipeline pipeline(SidegateConfig config) {
-        return Sidegate.pipeline(config, Sidegate.Shared.create(config));
+    /** Builds and discards; throws what the build throws. */
+    public static void build(SidegateConfig config) {
+        try (SharedParts shared = SharedParts.create(config)) {
+            Assembly.build(config, shared).discard();
+        }
     }
 }

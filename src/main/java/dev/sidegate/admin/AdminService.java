@@ -6,7 +6,7 @@ import java.util.function.Supplier;
 
 import dev.sidegate.config.ReloadResult;
 import dev.sidegate.config.ReloadStatus;
-import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.assembly.SidegateConfig;
 import dev.sidegate.proxy.Problem;
 import dev.sidegate.proxy.TraceIds;
 import dev.sidegate.resilience.UpstreamGuards;

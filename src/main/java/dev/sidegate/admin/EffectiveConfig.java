@@ -15,9 +15,9 @@ import dev.sidegate.resilience.BreakerSettings;
 import dev.sidegate.resilience.UpstreamSettings;
 import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.config.ReloadStatus;
-import dev.sidegate.config.RouteSettings;
+import dev.sidegate.assembly.RouteSettings;
 import dev.sidegate.config.ServerSettings;
-import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.assembly.SidegateConfig;
 import dev.sidegate.transform.TransformSettings;
 
 /**

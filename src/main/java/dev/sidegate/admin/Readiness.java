@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 
-import dev.sidegate.config.RouteSettings;
-import dev.sidegate.config.SidegateConfig;
-import dev.sidegate.proxy.Pipeline;
+import dev.sidegate.assembly.RouteSettings;
+import dev.sidegate.assembly.SidegateConfig;
+import dev.sidegate.assembly.Deployment;
 import dev.sidegate.proxy.ReadinessCheck;
 import io.helidon.health.HealthCheck;
 import io.helidon.health.HealthCheckResponse;
@@ -23,12 +23,12 @@ import io.helidon.health.HealthCheckType;
  * starts (SIGTERM), so that Kubernetes stops sending traffic before the listener closes.
  */
 public final class Readiness implements HealthCheck {
-    private final Supplier<Pipeline> pipeline;
+    private final Supplier<Deployment> deployment;
     private volatile boolean serving;
     private volatile boolean draining;
 
-    public Readiness(Supplier<Pipeline> pipeline) {
-        this.pipeline = pipeline;
+    public Readiness(Supplier<Deployment> deployment) {
+        this.deployment = deployment;
     }
 
     public void serving() {
@@ -56,8 +56,8 @@ public final class Readiness implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         Map<String, Object> details = new LinkedHashMap<>();
-        Pipeline currentPipeline = pipeline.get();
-        SidegateConfig current = currentPipeline.config();
+        Deployment live = deployment.get();
+        SidegateConfig current = live.config();
         boolean up = serving && !draining;
         details.put("config_version", current.source().version());
         details.put("draining", draining);
@@ -71,7 +71,7 @@ public final class Readiness implements HealthCheck {
             details.put("upstream " + upstream, resolves ? "resolved" : "unresolved");
             up &= resolves;
         }
-        for (ReadinessCheck check : currentPipeline.readinessChecks()) {
+        for (ReadinessCheck check : live.readinessChecks()) {
             ReadinessCheck.Status status = check.readiness();
             details.put(status.component(), status.detail());
             up &= status.ready();

@@ -3,8 +3,8 @@ package dev.sidegate.auth;
 import dev.sidegate.proxy.Problem;
 
 /**
- * What authentication decided, left on the exchange for {@link Authorize}. Rejections are enforced only after the
- * rate limiter has counted the request, so that floods of bad tokens are throttled like any other traffic.
+ * What authentication decided for one request. A rejection travels on the exchange ({@code Exchange.deny}) to
+ * {@link Authorize}, which answers it only after the rate limiter has counted the request.
  */
 sealed interface AuthOutcome permits AuthOutcome.Anonymous, AuthOutcome.Authenticated, AuthOutcome.Rejected {
 

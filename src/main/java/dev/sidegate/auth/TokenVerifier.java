@@ -185,6 +185,9 @@ final class TokenVerifier implements ReadinessCheck {
         if (token.length() > MAX_TOKEN_LENGTH) {
             return new Invalid("the token is too long");
         }
+        if (remote != null && !remote.loaded()) {
+            return new KeysUnavailable(); // not even a fetch: start-up retries are RemoteKeys' own, and unthrottled
+        }
         JWTClaimsSet claims;
         com.nimbusds.jwt.JWT jwt;
         try {
@@ -206,7 +209,7 @@ final class TokenVerifier implements ReadinessCheck {
             return new Invalid(rejected.get());
         }
         Verified verified = toVerified(claims);
-        cache.put(token, verified, now);
+        cache.put(token, verified);
         return verified;
     }
 

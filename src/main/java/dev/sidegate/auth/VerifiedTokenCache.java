@@ -1,73 +1,44 @@
 package dev.sidegate.auth;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.Base64;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
+
+import dev.sidegate.proxy.Digests;
+import io.helidon.common.configurable.LruCache;
 
 /**
  * Tokens that verified recently, keyed by their SHA-256 (the token itself is never kept), so a client that
- * reuses its token is not signature-checked on every request. Bounded: expired entries go first, then arbitrary
- * ones. An entry is used only inside its token's validity window.
+ * reuses its token is not signature-checked on every request. Bounded, least recently used out first (Helidon's
+ * LRU cache: no scan when full); an entry is used only inside its token's validity window.
  */
 final class VerifiedTokenCache {
-    private final int maxEntries;
-    private final Map<String, TokenVerifier.Verified> entries = new ConcurrentHashMap<>();
+    private final LruCache<String, TokenVerifier.Verified> entries;
 
+    /** @param maxEntries 0 remembers nothing */
     VerifiedTokenCache(int maxEntries) {
-        this.maxEntries = maxEntries;
+        this.entries = maxEntries == 0 ? null : LruCache.<String, TokenVerifier.Verified>builder().capacity(maxEntries).build();
     }
 
     Optional<TokenVerifier.Verified> get(String token, Instant now) {
-        if (maxEntries == 0) {
+        if (entries == null) {
             return Optional.empty();
         }
-        String key = key(token);
-        TokenVerifier.Verified verified = entries.get(key);
-        if (verified == null) {
+        String key = Digests.sha256Base64(token);
+        Optional<TokenVerifier.Verified> verified = entries.get(key);
+        if (verified.isPresent() && !verified.get().validAt(now)) {
+            entries.remove(key);
             return Optional.empty();
         }
-        if (!verified.validAt(now)) {
-            entries.remove(key, verified);
-            return Optional.empty();
-        }
-        return Optional.of(verified);
+        return verified;
     }
 
-    void put(String token, TokenVerifier.Verified verified, Instant now) {
-        if (maxEntries == 0) {
-            return;
+    void put(String token, TokenVerifier.Verified verified) {
+        if (entries != null) {
+            entries.put(Digests.sha256Base64(token), verified);
         }
-        if (entries.size() >= maxEntries) {
-            evict(now);
-        }
-        entries.put(key(token), verified);
     }
 
     int size() {
-        return entries.size();
-    }
-
-    private void evict(Instant now) {
-        entries.values().removeIf(v -> !v.validAt(now));
-        Iterator<String> keys = entries.keySet().iterator();
-        while (entries.size() >= maxEntries && keys.hasNext()) {
-            keys.next();
-            keys.remove();
-        }
-    }
-
-    private static String key(String token) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII));
-            return Base64.getEncoder().encodeToString(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return entries == null ? 0 : entries.size();
     }
 }

@@ -253,7 +253,7 @@ public final class ConfigView {
         };
     }
 
-    static long parseInteger(String key, String text, long min, long max) {
+    public static long parseInteger(String key, String text, long min, long max) {
         long value;
         try {
             value = Long.parseLong(text.trim());
@@ -266,7 +266,7 @@ public final class ConfigView {
         return value;
     }
 
-    static boolean parseBoolean(String key, String text) {
+    public static boolean parseBoolean(String key, String text) {
         return switch (text.trim().toLowerCase(Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
@@ -275,7 +275,7 @@ public final class ConfigView {
     }
 
     /** An absolute http or https URL with a host, and no path beyond "/", query, fragment or user info. */
-    static URI parseHttpUrl(String key, String text) {
+    public static URI parseHttpUrl(String key, String text) {
         URI uri;
         try {
             uri = new URI(text.trim());

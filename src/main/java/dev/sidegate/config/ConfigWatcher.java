@@ -3,10 +3,7 @@ package dev.sidegate.config;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -21,20 +18,16 @@ public final class ConfigWatcher implements AutoCloseable {
 
     private final Path file;
     private final Runnable onChange;
-    private final ScheduledExecutorService poller;
-    private byte[] lastDigest;
+    private final java.util.concurrent.ScheduledFuture<?> polling;
+    private byte[] lastContent;
     private boolean missingReported;
 
-    public ConfigWatcher(Path file, Runnable onChange, long periodMillis) {
+    /** @param timers polls the file every {@code periodMillis} */
+    public ConfigWatcher(Path file, Runnable onChange, long periodMillis, ScheduledExecutorService timers) {
         this.file = file;
         this.onChange = onChange;
-        this.lastDigest = digest(read());
-        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "sidegate-config-watch");
-            t.setDaemon(true);
-            return t;
-        });
-        poller.scheduleWithFixedDelay(this::check, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+        this.lastContent = read();
+        this.polling = timers.scheduleWithFixedDelay(this::check, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
     }
 
     private void check() {
@@ -48,9 +41,8 @@ public final class ConfigWatcher implements AutoCloseable {
             return; // mid-swap or removed: keep the last good configuration, look again next time
         }
         missingReported = false;
-        byte[] digest = digest(content);
-        if (!Arrays.equals(digest, lastDigest)) {
-            lastDigest = digest;
+        if (!Arrays.equals(content, lastContent)) {
+            lastContent = content;
             try {
                 onChange.run();
             } catch (RuntimeException e) {
@@ -67,19 +59,8 @@ public final class ConfigWatcher implements AutoCloseable {
         }
     }
 
-    private static byte[] digest(byte[] content) {
-        if (content == null) {
-            return null;
-        }
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(content);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     @Override
     public void close() {
-        poller.shutdownNow();
+        polling.cancel(false);
     }
 }

@@ -17,7 +17,6 @@ import java.util.stream.Stream;
 
 import dev.sidegate.config.ConfigException;
 import dev.sidegate.config.Messages;
-import dev.sidegate.config.RouteSettings;
 import dev.sidegate.proxy.ProxyRequest;
 import dev.sidegate.proxy.ProxyResponse;
 import dev.sidegate.proxy.Stage;
@@ -38,11 +37,6 @@ public final class Plugins implements AutoCloseable {
     private Plugins(Map<String, Plugin> byName, Optional<URLClassLoader> loader) {
         this.byName = byName;
         this.loader = loader;
-    }
-
-    /** No plugins beyond Sidegate's class path. */
-    public static Plugins none() {
-        return load(Optional.empty());
     }
 
     /**
@@ -101,9 +95,9 @@ public final class Plugins implements AutoCloseable {
      *
      * @throws ConfigException naming the route's key when a plugin is unknown or rejects its config
      */
-    public List<Stage> stagesFor(RouteSettings route) {
-        List<Stage> stages = new ArrayList<>(route.plugins().size());
-        for (PluginSpec spec : route.plugins()) {
+    public List<Stage> stagesFor(List<PluginSpec> specs) {
+        List<Stage> stages = new ArrayList<>(specs.size());
+        for (PluginSpec spec : specs) {
             Plugin plugin = byName.get(spec.name());
             if (plugin == null) {
                 throw new ConfigException(spec.key() + ".name", "no plugin named '" + spec.name() + "' is loaded ("

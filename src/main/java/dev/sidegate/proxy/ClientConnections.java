@@ -251,6 +251,11 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
         }
     }
 
+    /** How often a listener looks for idle connections to close: a quarter of the timeout, 0.1 to 10 seconds. */
+    public static Duration idleCheckPeriod(Duration idleTimeout) {
+        return Duration.ofMillis(Math.max(100, Math.min(10_000, idleTimeout.toMillis() / 4)));
+    }
+
     /** The listener's socket options with the connection caps in front. */
     public io.helidon.common.socket.SocketOptions socketOptions(io.helidon.common.socket.SocketOptions listener) {
         return limits.socketOptions(listener);

@@ -5,6 +5,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
+import io.helidon.webserver.http.DirectHandlers;
 
 /**
  * Problem bodies for errors that Helidon answers before a request reaches the pipeline: malformed request lines
@@ -16,6 +17,16 @@ public final class ErrorPages implements DirectHandler {
     private static final String HEADER_SIZE_EXCEEDED = "Header size exceeded";
     // Helidon's stand-in for a message it considers unsafe to show.
     private static final String UNSAFE_MESSAGE = "Bad request, see server log for more information";
+
+    /** These pages for every kind of event, for a listener's {@code directHandlers}. */
+    public static DirectHandlers all() {
+        ErrorPages pages = new ErrorPages();
+        DirectHandlers.Builder handlers = DirectHandlers.builder();
+        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+            handlers.addHandler(type, pages);
+        }
+        return handlers.build();
+    }
 
     @Override
     public TransportResponse handle(TransportRequest request, EventType eventType, Status status,

@@ -1,14 +1,13 @@
 package dev.sidegate.proxy;
 
 import java.net.InetAddress;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * What the pipeline knows about one request besides the request itself: the matched route, who the client is,
- * the trace id, the verified identity once auth has run, and notes that one stage leaves for a later one.
- * Created per request and used only on that request's thread.
+ * What the pipeline knows about one request besides the request itself, each fact in a typed place: the matched
+ * route, the client, the trace id, who auth found the caller to be (or why it refused), and how the last upstream
+ * attempt went. Created per request and used only on that request's thread.
  */
 public final class Exchange {
     private final Route route;
@@ -16,7 +15,8 @@ public final class Exchange {
     private final String traceId;
     private Identity identity;
     private boolean credentialsRejected;
-    private Map<Class<?>, Object> notes;
+    private Problem denial;
+    private UpstreamAttempt attempt;
     private Map<String, String> annotations;
 
     public Exchange(Route route, Client client, String traceId) {
@@ -62,16 +62,26 @@ public final class Exchange {
         return credentialsRejected;
     }
 
-    /** Leaves a note of the given type for later stages (one per type). */
-    public <T> void note(Class<T> type, T value) {
-        if (notes == null) {
-            notes = new HashMap<>(4);
-        }
-        notes.put(type, value);
+    /**
+     * Set by auth: the request is not allowed through, and this is its answer. It is given only after the rate
+     * limiter counted the request, so that floods of bad tokens are throttled like any other traffic.
+     */
+    public void deny(Problem answer) {
+        this.denial = answer;
     }
 
-    public <T> Optional<T> note(Class<T> type) {
-        return notes == null ? Optional.empty() : Optional.ofNullable(type.cast(notes.get(type)));
+    public Optional<Problem> denial() {
+        return Optional.ofNullable(denial);
+    }
+
+    /** Set by the upstream call for every attempt; read by the breaker, retries, transforms and telemetry. */
+    public void attempt(UpstreamAttempt outcome) {
+        this.attempt = outcome;
+    }
+
+    /** How the last upstream attempt went; empty when the upstream was not called. */
+    public Optional<UpstreamAttempt> attempt() {
+        return Optional.ofNullable(attempt);
     }
 
     /**

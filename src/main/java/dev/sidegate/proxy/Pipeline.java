@@ -1,83 +1,65 @@
 package dev.sidegate.proxy;
 
+import java.time.Duration;
+import java.util.Collection;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import dev.sidegate.config.Messages;
-import dev.sidegate.config.RouteSettings;
-import dev.sidegate.config.SidegateConfig;
 
 /**
- * Everything a request needs that a configuration reload may change: the route table and the stages, ending
- * with the upstream call. A request takes one pipeline when it arrives and runs on it to the end.
+ * Everything a request needs that a configuration reload may change: the route table, each route's own list of
+ * stages (ending with the upstream call), and the observer that records it. A request takes one pipeline when it
+ * arrives and runs on it to the end. Immutable once built.
  */
 public final class Pipeline implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Pipeline.class.getName());
 
-    private final SidegateConfig config;
     private final RouteTable routes;
-    private final List<Stage> stages;
-    private final Map<RouteSettings, List<Stage>> routeStages;
-    private final Set<Object> resources;
+    private final Map<Route, List<Stage>> stages;
+    private final RequestObserver observer;
 
     /**
-     * @param config    the configuration this pipeline was built from
-     * @param routes    the route table
-     * @param stages    the stages in order; the last one answers without calling the chain (the upstream call)
-     * @param resources keys of the shared {@link Resources} its stages use
+     * @param routes   the route table
+     * @param stages   every route's stages in order; the last one answers without calling the chain (the upstream call)
+     * @param observer sees every request (telemetry)
      */
-    public Pipeline(SidegateConfig config, RouteTable routes, List<Stage> stages, Set<Object> resources) {
-        this(config, routes, stages, Map.of(), resources);
-    }
-
-    /**
-     * @param routeStages for routes that run more stages than the rest (plugins enabled on that route): the whole
-     *                    list of stages for that route, keyed by the route's settings instance
-     */
-    public Pipeline(SidegateConfig config, RouteTable routes, List<Stage> stages, Map<RouteSettings, List<Stage>> routeStages,
-                    Set<Object> resources) {
-        if (stages.isEmpty() || routeStages.values().stream().anyMatch(List::isEmpty)) {
-            throw new IllegalArgumentException("a pipeline needs at least its final stage");
+    public Pipeline(RouteTable routes, Map<Route, List<Stage>> stages, RequestObserver observer) {
+        IdentityHashMap<Route, List<Stage>> byRoute = new IdentityHashMap<>();
+        for (Route route : routes.routes()) {
+            List<Stage> list = stages.get(route);
+            if (list == null || list.isEmpty()) {
+                throw new IllegalArgumentException("route " + route.id() + " needs at least its final stage");
+            }
+            byRoute.put(route, List.copyOf(list));
         }
-        this.config = config;
         this.routes = routes;
-        this.stages = List.copyOf(stages);
-        IdentityHashMap<RouteSettings, List<Stage>> perRoute = new IdentityHashMap<>();
-        routeStages.forEach((route, list) -> perRoute.put(route, List.copyOf(list)));
-        this.routeStages = perRoute;
-        this.resources = Set.copyOf(resources);
-    }
-
-    /** Keys of the shared parts this pipeline uses. */
-    public Set<Object> resources() {
-        return resources;
-    }
-
-    public SidegateConfig config() {
-        return config;
+        this.stages = byRoute;
+        this.observer = observer;
     }
 
     public RouteTable routes() {
         return routes;
     }
 
-    public List<Stage> stages() {
-        return stages;
+    /** The stages of one route of this pipeline, in order. */
+    public List<Stage> stages(Route route) {
+        return stages.get(route);
     }
 
-    /** The stages whose dependencies decide readiness. */
-    public List<ReadinessCheck> readinessChecks() {
-        return stages.stream().filter(ReadinessCheck.class::isInstance).map(ReadinessCheck.class::cast).toList();
+    public RequestObserver observer() {
+        return observer;
     }
 
-    /** Releases what the stages hold (background fetchers, connections). */
+    /** Releases what the stages hold (plugins' resources). Each stage is closed once, even when routes share it. */
     @Override
     public void close() {
         Set<Stage> all = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-        all.addAll(stages);
-        routeStages.values().forEach(all::addAll);
+        stages.values().forEach(all::addAll);
         for (Stage stage : all) {
             if (stage instanceof AutoCloseable closeable) {
                 try {
@@ -89,24 +71,45 @@ public final class Pipeline implements AutoCloseable {
         }
     }
 
-    ProxyResponse run(Exchange exchange, ProxyRequest request) {
-        return new Link(exchange, routeStages.getOrDefault(exchange.route().settings(), stages), 0).proceed(request);
+    /** The names of every stage in use, in the order they first appear, for the startup line. */
+    public List<String> stageNames() {
+        Collection<String> names = new LinkedHashSet<>();
+        for (Route route : routes.routes()) {
+            stages.get(route).forEach(s -> names.add(s.name()));
+        }
+        return List.copyOf(names);
     }
 
-    private final class Link implements Stage.Chain {
+    ProxyResponse run(Exchange exchange, ProxyRequest request) {
+        return new Link(exchange, stages.get(exchange.route()), 0, null).proceed(request);
+    }
+
+    private static final class Link implements Stage.Chain {
         private final Exchange exchange;
         private final List<Stage> stages;
         private final int index;
+        private final Duration responseTimeout;
 
-        Link(Exchange exchange, List<Stage> stages, int index) {
+        Link(Exchange exchange, List<Stage> stages, int index, Duration responseTimeout) {
             this.exchange = exchange;
             this.stages = stages;
             this.index = index;
+            this.responseTimeout = responseTimeout;
         }
 
         @Override
         public Exchange exchange() {
             return exchange;
+        }
+
+        @Override
+        public Optional<Duration> responseTimeout() {
+            return Optional.ofNullable(responseTimeout);
+        }
+
+        @Override
+        public Stage.Chain withResponseTimeout(Duration timeout) {
+            return new Link(exchange, stages, index, timeout);
         }
 
         @Override
@@ -116,7 +119,7 @@ public final class Pipeline implements AutoCloseable {
             }
             Stage stage = stages.get(index);
             try {
-                return stage.apply(request, new Link(exchange, stages, index + 1));
+                return stage.apply(request, new Link(exchange, stages, index + 1, responseTimeout));
             } catch (StageFailure e) {
                 throw e;
             } catch (RuntimeException e) {

@@ -13,8 +13,6 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 import dev.sidegate.config.Messages;
-import dev.sidegate.telemetry.RequestScope;
-import dev.sidegate.telemetry.Telemetry;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
@@ -41,16 +39,14 @@ public final class ProxyHandler implements Handler {
     private final Supplier<Pipeline> pipeline;
     private final PathNormalizer normalizer;
     private final Forwarding forwarding;
-    private final Telemetry telemetry;
     private final ClientConnections connections;
     private final boolean keepAliveAfterChunked;
 
-    public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding, Telemetry telemetry,
+    public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding,
                         ClientConnections connections, boolean keepAliveAfterChunked) {
         this.pipeline = pipeline;
         this.normalizer = normalizer;
         this.forwarding = forwarding;
-        this.telemetry = telemetry;
         this.connections = connections;
         this.keepAliveAfterChunked = keepAliveAfterChunked;
     }
@@ -64,8 +60,8 @@ public final class ProxyHandler implements Handler {
         ServerRequestHeaders in = req.headers();
         String method = req.prologue().method().text();
         InetAddress peer = ((InetSocketAddress) req.remotePeer().address()).getAddress();
-        RequestScope scope = telemetry.begin(headerNames(in), name -> in.first(HeaderNames.create(name)).orElse(null),
-                                             method, peer);
+        RequestObserver.Observation scope = current.observer().begin(method, peer, headerNames(in),
+                                                                     name -> in.first(HeaderNames.create(name)).orElse(null));
         Outcome outcome = new Outcome(req.prologue().uriPath().rawPath());
         try {
             handle(req, res, current, method, peer, scope, outcome);
@@ -77,7 +73,7 @@ public final class ProxyHandler implements Handler {
             outcome.failure = e.getClass().getSimpleName();
             throw e;
         } finally {
-            scope.finish(outcome.status, outcome.path, outcome.exchange, current.config().accessLog(), outcome.failure);
+            scope.finish(outcome.status, outcome.path, outcome.exchange, outcome.failure);
         }
     }
 
@@ -94,7 +90,7 @@ public final class ProxyHandler implements Handler {
     }
 
     private void handle(ServerRequest req, ServerResponse res, Pipeline current, String method, InetAddress peer,
-                        RequestScope scope, Outcome outcome) {
+                        RequestObserver.Observation scope, Outcome outcome) {
         ServerRequestHeaders in = req.headers();
         String traceId = scope.traceId();
         res.header(TRACE_ID_HEADER, traceId);
@@ -140,7 +136,6 @@ public final class ProxyHandler implements Handler {
         String host = in.first(HeaderNames.HOST).orElse(null);
         Exchange.Client client = new Exchange.Client(peer, forwarding.clientAddress(peer, forwardedFor), req.isSecure(), host);
         Exchange exchange = new Exchange(route, client, traceId);
-        exchange.note(RequestScope.class, scope);
         outcome.exchange = exchange;
 
         ProxyRequest request = new ProxyRequest(method, path, req.prologue().query().rawValue(),

@@ -1,12 +1,28 @@
 package dev.sidegate.proxy;
 
-import dev.sidegate.config.RouteSettings;
+import java.util.Set;
 
 /**
- * A route as the pipeline uses it.
+ * A route as the core sees it: where it matches and which upstream it goes to. Everything else a route configures
+ * (auth, limits, transforms, timeouts) lives in the stages built for it.
  *
- * @param id       the route's path prefix, used as its name in logs, metrics and problems
- * @param settings the validated settings
+ * @param id            the route's path prefix in normalised form; also its name in logs, metrics and problems
+ * @param methods       upper-case methods it accepts; empty for all but TRACE and CONNECT
+ * @param upstream      the name of its upstream
+ * @param caseSensitive whether the prefix matches case-sensitively
  */
-public record Route(String id, RouteSettings settings) {
+public record Route(String id, Set<String> methods, String upstream, boolean caseSensitive) {
+
+    public Route {
+        methods = Set.copyOf(methods);
+    }
+
+    /** Whether the prefix covers the path: equal, or below it on whole segments. */
+    public boolean covers(String path) {
+        return RouteTable.covers(id, path, caseSensitive);
+    }
+
+    public boolean allows(String method) {
+        return methods.isEmpty() ? !method.equals("TRACE") && !method.equals("CONNECT") : methods.contains(method);
+    }
 }

@@ -7,7 +7,6 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import dev.sidegate.config.ConfigException;
-import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.ServerSettings.PathPolicy;
 
 /**
@@ -22,39 +21,42 @@ public final class RouteTable {
         this.byLengthDescending = routes;
     }
 
-    /** Validates route paths (they must already be in normalised form) and overlaps; errors name the route. */
-    public static RouteTable create(List<RouteSettings> settings, PathPolicy policy) {
+    /**
+     * Validates route paths (they must already be in normalised form) and overlaps; errors name the route by its
+     * position in the file ({@code routes[i]}).
+     */
+    public static RouteTable create(List<Route> inFileOrder, PathPolicy policy) {
         PathNormalizer normalizer = new PathNormalizer(policy);
         List<Route> routes = new ArrayList<>();
-        for (int i = 0; i < settings.size(); i++) {
-            RouteSettings s = settings.get(i);
+        for (int i = 0; i < inFileOrder.size(); i++) {
+            Route s = inFileOrder.get(i);
             String key = "routes[" + i + "].path";
-            if (s.path().contains("?") || s.path().contains("#")) {
-                throw new ConfigException(key, "a route path must not contain '?' or '#', got '" + s.path() + "'");
+            if (s.id().contains("?") || s.id().contains("#")) {
+                throw new ConfigException(key, "a route path must not contain '?' or '#', got '" + s.id() + "'");
             }
-            PathNormalizer.Result result = normalizer.normalize(s.path());
+            PathNormalizer.Result result = normalizer.normalize(s.id());
             switch (result) {
-                case PathNormalizer.Rejected r -> throw new ConfigException(key, r.reason() + ": '" + s.path() + "'");
+                case PathNormalizer.Rejected r -> throw new ConfigException(key, r.reason() + ": '" + s.id() + "'");
                 case PathNormalizer.Normalized n -> {
                     String expected = stripTrailingSlash(n.path());
-                    if (!expected.equals(s.path())) {
+                    if (!expected.equals(s.id())) {
                         throw new ConfigException(key, "write the path in normalised form '" + expected
                                 + "' (no trailing slash, dot segments, duplicate slashes or needless escapes), got '"
-                                + s.path() + "'");
+                                + s.id() + "'");
                     }
                 }
             }
             for (int j = 0; j < i; j++) {
-                RouteSettings other = settings.get(j);
-                if (other.path().equals(s.path()) && overlaps(other.methods(), s.methods())) {
-                    throw new ConfigException("routes[" + i + "]", "same path '" + s.path() + "' and methods as routes["
+                Route other = inFileOrder.get(j);
+                if (other.id().equals(s.id()) && overlaps(other.methods(), s.methods())) {
+                    throw new ConfigException("routes[" + i + "]", "same path '" + s.id() + "' and methods as routes["
                             + j + "]; give each route for a path distinct methods");
                 }
             }
-            routes.add(new Route(s.path(), s));
+            routes.add(s);
         }
         // Stable sort: among equal prefixes, file order decides.
-        routes.sort(Comparator.comparingInt((Route r) -> r.settings().path().length()).reversed());
+        routes.sort(Comparator.comparingInt((Route r) -> r.id().length()).reversed());
         return new RouteTable(List.copyOf(routes));
     }
 
@@ -80,21 +82,21 @@ public final class RouteTable {
         Set<String> allowed = null;
         String matchedPrefix = null;
         for (Route route : byLengthDescending) {
-            String prefix = route.settings().path();
+            String prefix = route.id();
             if (matchedPrefix != null && !matchedPrefix.equals(prefix)) {
                 break; // a longer prefix matched, but not for this method
             }
-            if (!route.settings().covers(path)) {
+            if (!route.covers(path)) {
                 continue;
             }
-            if (route.settings().allows(method)) {
+            if (route.allows(method)) {
                 return new Matched(route);
             }
             matchedPrefix = prefix;
             if (allowed == null) {
                 allowed = new TreeSet<>();
             }
-            allowed.addAll(route.settings().methods());
+            allowed.addAll(route.methods());
         }
         return allowed == null ? new NotFound() : new MethodNotAllowed(allowed);
     }

@@ -1,5 +1,8 @@
 package dev.sidegate.proxy;
 
+import java.time.Duration;
+import java.util.Optional;
+
 /**
  * One step of the request pipeline, in the manner of OkHttp's {@code Interceptor}. A stage either continues
  * with {@code chain.proceed(request)} (passing the request on, possibly changed, and possibly changing the
@@ -10,7 +13,8 @@ package dev.sidegate.proxy;
  * unexpected failure: the client gets a 500 problem naming the stage, the error is logged once, and the
  * server keeps serving.
  *
- * <p>The order of stages is fixed in one place ({@code dev.sidegate.Assembly}).
+ * <p>Each route has its own list of stages, built with that route's settings when a configuration is loaded; the
+ * order is decided in one place, {@code dev.sidegate.assembly.Assembly}.
  */
 @FunctionalInterface
 public interface Stage {
@@ -29,5 +33,11 @@ public interface Stage {
 
         /** Runs the remaining stages and the upstream call. */
         ProxyResponse proceed(ProxyRequest request);
+
+        /** The response timeout an earlier stage set for what follows (a retry gets what is left); else empty. */
+        Optional<Duration> responseTimeout();
+
+        /** The same chain, with a response timeout for the stages after this one. */
+        Chain withResponseTimeout(Duration timeout);
     }
 }

@@ -2,19 +2,20 @@ package dev.sidegate.ratelimit;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+
+import io.helidon.common.configurable.LruCache;
 
 /**
  * Remembers denials until the client's next token is due and answers them without asking Redis, so an abusive
  * client costs Redis almost nothing. Exact: tokens only appear by refill, and the refill time of every empty bucket
  * was computed by the limiter that denied, so no request is denied here that the limiter would have allowed.
+ * Bounded: least recently denied clients go first (Helidon's LRU cache; nothing is scanned on the request path).
  */
 final class DenyCache implements RateLimiter {
     private static final int MAX_ENTRIES = 100_000;
 
     private final RateLimiter limiter;
-    private final Map<String, Entry> denied = new ConcurrentHashMap<>();
+    private final LruCache<String, Entry> denied = LruCache.<String, Entry>builder().capacity(MAX_ENTRIES).build();
 
     private record Entry(Denied decision, long untilNanos) {
     }
@@ -27,23 +28,18 @@ final class DenyCache implements RateLimiter {
     public Decision acquire(List<Bucket> buckets) {
         String key = key(buckets);
         long now = System.nanoTime();
-        Entry entry = denied.get(key);
+        Entry entry = denied.get(key).orElse(null);
         if (entry != null) {
             if (now - entry.untilNanos() < 0) {
                 return remaining(entry, now);
             }
-            denied.remove(key, entry);
+            denied.remove(key);
         }
         Decision decision = limiter.acquire(buckets);
         // Only the shared limiter's denials are cached: a fallback denial says nothing about the shared buckets,
         // which may have tokens again the moment Redis is back.
         if (decision instanceof Denied d && !d.fallback() && d.waitMicros() > 0) {
-            if (denied.size() >= MAX_ENTRIES) {
-                denied.values().removeIf(e -> now - e.untilNanos() >= 0);
-            }
-            if (denied.size() < MAX_ENTRIES) {
-                denied.put(key, new Entry(d, now + d.waitMicros() * 1000));
-            }
+            denied.put(key, new Entry(d, now + d.waitMicros() * 1000));
         }
         return decision;
     }

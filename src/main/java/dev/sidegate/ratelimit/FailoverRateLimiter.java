@@ -15,6 +15,8 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
  */
 final class FailoverRateLimiter implements RateLimiter {
     private static final System.Logger LOG = System.getLogger(FailoverRateLimiter.class.getName());
+    /** The Redis breaker's name in the shared breaker registry. */
+    static final String BREAKER_NAME = "rate-limits:redis"; // no upstream name can look like this
 
     private final RateLimiter shared;
     private final FailureMode mode;
@@ -22,11 +24,20 @@ final class FailoverRateLimiter implements RateLimiter {
     private final CircuitBreaker breaker;
     private volatile String lastFailure = "";
 
-    FailoverRateLimiter(RateLimiter shared, FailureMode mode, long localShare, Duration timeout) {
+    private final io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry registry;
+
+    /**
+     * @param registry where the Redis breaker is registered once started, beside the upstreams' breakers, so that the
+     *                 admin view and metrics see it
+     */
+    FailoverRateLimiter(RateLimiter shared, FailureMode mode, long localShare, Duration timeout,
+                        io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry registry,
+                        java.util.concurrent.ScheduledExecutorService timers) {
         this.shared = shared;
         this.mode = mode;
-        this.local = new LocalRateLimiter(localShare);
-        this.breaker = CircuitBreaker.of("redis", CircuitBreakerConfig.custom()
+        this.registry = registry;
+        this.local = new LocalRateLimiter(localShare, timers);
+        this.breaker = CircuitBreaker.of(BREAKER_NAME, CircuitBreakerConfig.custom()
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
                 .slidingWindowSize(20)
                 .minimumNumberOfCalls(5)
@@ -98,8 +109,16 @@ final class FailoverRateLimiter implements RateLimiter {
     }
 
     @Override
+    public void start() {
+        local.start();
+        registry.circuitBreaker(BREAKER_NAME, breaker.getCircuitBreakerConfig());
+        registry.replace(BREAKER_NAME, breaker);
+    }
+
+    @Override
     public void close() {
         local.close();
+        registry.find(BREAKER_NAME).filter(b -> b == breaker).ifPresent(b -> registry.remove(BREAKER_NAME));
     }
 
     /** Marks a decision the shared limiter could not make, for the breaker's statistics. */

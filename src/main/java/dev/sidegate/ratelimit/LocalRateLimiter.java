@@ -5,7 +5,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -19,17 +18,21 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class LocalRateLimiter implements RateLimiter {
     private final long share;
     private final Map<String, Client> clients = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService sweeper;
+    private final ScheduledExecutorService timers;
+    private volatile java.util.concurrent.ScheduledFuture<?> sweep;
 
-    /** @param share divide every capacity by this (1: the full limit) */
-    public LocalRateLimiter(long share) {
+    /**
+     * @param share  divide every capacity by this (1: the full limit)
+     * @param timers forgets buckets that are full again, every 30 s once started
+     */
+    public LocalRateLimiter(long share, ScheduledExecutorService timers) {
         this.share = share;
-        this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "sidegate-local-buckets");
-            t.setDaemon(true);
-            return t;
-        });
-        sweeper.scheduleWithFixedDelay(this::forgetFullBuckets, 30, 30, TimeUnit.SECONDS);
+        this.timers = timers;
+    }
+
+    @Override
+    public void start() {
+        sweep = timers.scheduleWithFixedDelay(this::forgetFullBuckets, 30, 30, TimeUnit.SECONDS);
     }
 
     private static final class Client {
@@ -114,6 +117,8 @@ public final class LocalRateLimiter implements RateLimiter {
 
     @Override
     public void close() {
-        sweeper.shutdownNow();
+        if (sweep != null) {
+            sweep.cancel(false);
+        }
     }
 }

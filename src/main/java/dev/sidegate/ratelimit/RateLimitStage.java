@@ -1,26 +1,18 @@
 package dev.sidegate.ratelimit;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-import dev.sidegate.config.ConfigException;
-import dev.sidegate.config.ServerSettings;
 import dev.sidegate.proxy.Exchange;
 import dev.sidegate.proxy.Headers;
 import dev.sidegate.proxy.Identity;
-import dev.sidegate.proxy.PathNormalizer;
+import dev.sidegate.proxy.Digests;
 import dev.sidegate.proxy.Problem;
 import dev.sidegate.proxy.ProxyRequest;
 import dev.sidegate.proxy.ProxyResponse;
-import dev.sidegate.proxy.ReadinessCheck;
-import dev.sidegate.proxy.Resources;
 import dev.sidegate.proxy.Stage;
 import dev.sidegate.proxy.RouteTable;
 import dev.sidegate.telemetry.SidegateMetrics;
@@ -31,56 +23,23 @@ import dev.sidegate.telemetry.SidegateMetrics;
  * configured), else the client IP; requests whose token was rejected are limited by IP, so token-guessing floods are
  * throttled too. Responses on limited routes carry the IETF {@code RateLimit-Policy} and {@code RateLimit} fields.
  */
-public final class RateLimitStage implements Stage, ReadinessCheck {
-    private static final System.Logger LOG = System.getLogger(RateLimitStage.class.getName());
+final class RateLimitStage implements Stage {
     public static final String QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded";
 
     private final RateLimitSettings settings;
     private final List<Map.Entry<String, Limit>> routeLimitsLongestFirst;
     private final RateLimiter limiter;
-    private final FailoverRateLimiter failover;
-
+    private final boolean caseSensitive;
     private final SidegateMetrics metrics;
 
-    /**
-     * @param resources where the Redis connection, its breaker and the in-process buckets live, so that a reload with
-     *                  the same settings keeps them (and the bucket counts)
-     */
-    public RateLimitStage(RateLimitSettings settings, ServerSettings.PathPolicy paths, SidegateMetrics metrics,
-                          Resources.Build resources) {
+    /** @param routeLimits the route limits that can apply under this stage's route, longest prefix first */
+    RateLimitStage(RateLimitSettings settings, List<Map.Entry<String, Limit>> routeLimits, RateLimiter limiter,
+                   boolean caseSensitive, SidegateMetrics metrics) {
         this.settings = settings;
+        this.routeLimitsLongestFirst = List.copyOf(routeLimits);
+        this.limiter = limiter;
+        this.caseSensitive = caseSensitive;
         this.metrics = metrics;
-        this.routeLimitsLongestFirst = validatedRoutes(settings.routes(), paths);
-        if (settings.redis().isPresent()) {
-            RedisSettings redis = settings.redis().get();
-            RedisConnector connector = resources.get(redis, () -> new RedisConnector(redis));
-            this.failover = resources.get(new FailoverKey(redis, settings.onRedisFailure(), settings.localShare()),
-                    () -> new FailoverRateLimiter(new RedisRateLimiter(connector, metrics), settings.onRedisFailure(),
-                                                  settings.localShare(), redis.timeout()));
-            this.limiter = new DenyCache(failover);
-            metrics.redisDegraded(failover::degraded);
-        } else {
-            LOG.log(System.Logger.Level.WARNING, "rate limits are per instance, not shared: set " + RateLimitSettings.ENV_REDIS_URL
-                    + " so that every instance enforces the same limits");
-            this.failover = null;
-            this.limiter = new DenyCache(resources.get(LocalRateLimiter.class, () -> new LocalRateLimiter(1)));
-        }
-    }
-
-    private static List<Map.Entry<String, Limit>> validatedRoutes(Map<String, Limit> routes, ServerSettings.PathPolicy paths) {
-        PathNormalizer normalizer = new PathNormalizer(paths);
-        List<Map.Entry<String, Limit>> list = new ArrayList<>();
-        for (Map.Entry<String, Limit> e : routes.entrySet()) {
-            String prefix = e.getKey();
-            String key = "rate_limits.routes." + prefix;
-            if (!(normalizer.normalize(prefix) instanceof PathNormalizer.Normalized n)
-                    || !(n.path().equals(prefix) && (prefix.equals("/") || !prefix.endsWith("/")))) {
-                throw new ConfigException(key, "a route limit is a path prefix in normalised form, like /api/v1/search");
-            }
-            list.add(e);
-        }
-        list.sort(Comparator.comparingInt((Map.Entry<String, Limit> e) -> e.getKey().length()).reversed());
-        return List.copyOf(list);
     }
 
     @Override
@@ -144,7 +103,7 @@ public final class RateLimitStage implements Stage, ReadinessCheck {
             buckets.add(new Bucket(clientKey, tier, "tier:" + tier, settings.tiers().get(tier)));
         }
         for (Map.Entry<String, Limit> route : routeLimitsLongestFirst) {
-            if (RouteTable.covers(route.getKey(), request.path(), exchange.route().settings().caseSensitive())) {
+            if (RouteTable.covers(route.getKey(), request.path(), caseSensitive)) {
                 buckets.add(new Bucket(clientKey, route.getKey(), "route:" + route.getKey(), route.getValue()));
                 break;
             }
@@ -188,21 +147,6 @@ public final class RateLimitStage implements Stage, ReadinessCheck {
 
     /** Client keys are hashed: bounded key length, no user ids or API keys stored in Redis. */
     private static String hash(String client) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(client.getBytes(StandardCharsets.UTF_8));
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest).substring(0, 22);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    @Override
-    public Status readiness() {
-        // Ready in every failure mode: the failure policy answers while Redis is away.
-        return new Status("rate_limits", true, failover == null ? "local only (no Redis)" : failover.state());
-    }
-
-    /** The key of the shared limiter and its breaker: same Redis, policy and share, same state. */
-    private record FailoverKey(RedisSettings redis, FailureMode mode, long share) {
+        return Digests.sha256Base64(client).substring(0, 22);
     }
 }

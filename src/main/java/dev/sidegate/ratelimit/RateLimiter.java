@@ -6,7 +6,7 @@ import java.util.List;
  * Takes one token from every bucket of a request, all or nothing. The Redis-backed and in-process limiters are
  * siblings behind this interface; the failure policy composes them ({@link FailoverRateLimiter}).
  */
-public interface RateLimiter extends AutoCloseable {
+public interface RateLimiter extends dev.sidegate.proxy.Resources.Part {
 
     /** The buckets all share one client key. */
     Decision acquire(List<Bucket> buckets);

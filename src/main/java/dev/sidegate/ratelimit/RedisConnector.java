@@ -27,11 +27,11 @@ import io.lettuce.core.resource.Delay;
  * fine on virtual threads. If Redis is unreachable at startup, a background thread keeps connecting; once connected,
  * Lettuce reconnects by itself, and commands fail fast while it is disconnected instead of queueing.
  */
-final class RedisConnector implements AutoCloseable {
+final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
     private static final System.Logger LOG = System.getLogger(RedisConnector.class.getName());
 
     private final RedisSettings settings;
-    private final ClientResources resources;
+    private volatile ClientResources resources;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile RedisScriptingCommands<String, String> commands;
     private volatile AutoCloseable connection;
@@ -41,6 +41,11 @@ final class RedisConnector implements AutoCloseable {
 
     RedisConnector(RedisSettings settings) {
         this.settings = settings;
+    }
+
+    /** Creates Lettuce's resources (its Netty threads) and connects; if Redis is not there yet, keeps trying. */
+    @Override
+    public synchronized void start() {
         this.resources = ClientResources.builder()
                 .ioThreadPoolSize(1)
                 .computationThreadPoolSize(1)
@@ -129,7 +134,7 @@ final class RedisConnector implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         closed.set(true);
         try {
             if (connection != null) {
@@ -144,6 +149,8 @@ final class RedisConnector implements AutoCloseable {
         if (clusterClient != null) {
             clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
-        resources.shutdown(0, 2, TimeUnit.SECONDS);
+        if (resources != null) {
+            resources.shutdown(0, 2, TimeUnit.SECONDS);
+        }
     }
 }

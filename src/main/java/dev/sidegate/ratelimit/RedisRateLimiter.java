@@ -33,7 +33,7 @@ final class RedisRateLimiter implements RateLimiter {
         this.redis = redis;
         this.metrics = metrics;
         this.script = loadScript();
-        this.sha = sha1(script);
+        this.sha = dev.sidegate.proxy.Digests.sha1Hex(script);
     }
 
     @Override
@@ -84,15 +84,6 @@ final class RedisRateLimiter implements RateLimiter {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static String sha1(String text) {
-        try {
-            return java.util.HexFormat.of().formatHex(
-                    java.security.MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -1,13 +1,8 @@
 package dev.sidegate.resilience;
 
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
-import dev.sidegate.config.RouteSettings;
-import dev.sidegate.config.SidegateConfig;
-import dev.sidegate.proxy.AttemptBudget;
 import dev.sidegate.proxy.Exchange;
 import dev.sidegate.proxy.Problem;
 import dev.sidegate.proxy.ProxyRequest;
@@ -17,22 +12,40 @@ import dev.sidegate.proxy.Stage;
 import dev.sidegate.proxy.UpstreamAttempt;
 import dev.sidegate.telemetry.SidegateMetrics;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.core.IntervalFunction;
+import io.github.resilience4j.retry.Retry;
+import io.github.resilience4j.retry.RetryConfig;
 
 /**
- * Just before the upstream call: the upstream's bulkhead (503 at once when full), its circuit breaker (503 while
- * open; only the permitted probes pass when half-open), and retries (idempotent methods, nothing of the body sent,
- * jittered backoff, never past the route's total timeout).
+ * Just before one route's upstream call: the upstream's bulkhead (503 at once when full), its circuit breaker (503
+ * while open; only the permitted probes pass when half-open), and the route's retries (Resilience4j Retry with
+ * jittered exponential backoff; idempotent methods, nothing of the body sent, never past the route's total timeout).
+ * The guard is the one resolved when the pipeline was built: a reload never changes it under a running request.
  */
 public final class Resilience implements Stage {
-    private final SidegateConfig config;
-    private final UpstreamGuards guards;
-    private final SidegateMetrics metrics;
+    private static final double JITTER = 0.5;
 
-    public Resilience(SidegateConfig config, UpstreamGuards guards, SidegateMetrics metrics) {
-        this.config = config;
-        this.guards = guards;
-        this.metrics = metrics;
-        config.upstreams().values().forEach(guards::guard);
+    private final UpstreamGuards.Guard guard;
+    private final RetrySettings retry;
+    private final Retry retries;
+    private final Duration totalTimeout;
+
+    public Resilience(String routeId, UpstreamGuards.Guard guard, RetrySettings retry, Duration totalTimeout,
+                      SidegateMetrics metrics) {
+        this.guard = guard;
+        this.retry = retry;
+        this.totalTimeout = totalTimeout;
+        this.retries = retry.attempts() == 0 ? null : Retry.of("route " + routeId, RetryConfig.<ProxyResponse>custom()
+                .maxAttempts(retry.attempts() + 1)
+                .intervalFunction(IntervalFunction.ofExponentialRandomBackoff(retry.backoff(), 2.0, JITTER))
+                .retryOnResult(response -> true) // what may be retried is decided before the result is handed over
+                .consumeResultBeforeRetryAttempt((attempt, response) -> response.body().close())
+                .failAfterMaxAttempts(false)
+                .build());
+        if (retries != null) {
+            String upstream = guard.settings().name();
+            retries.getEventPublisher().onRetry(e -> metrics.upstreamRetry(upstream));
+        }
     }
 
     @Override
@@ -43,8 +56,6 @@ public final class Resilience implements Stage {
     @Override
     public ProxyResponse apply(ProxyRequest request, Chain chain) {
         Exchange exchange = chain.exchange();
-        RouteSettings route = exchange.route().settings();
-        UpstreamGuards.Guard guard = guards.guard(config.upstreams().get(route.upstreamName()));
         exchange.annotate("circuit.state", UpstreamGuards.state(guard.breaker().getState()));
         if (!guard.bulkhead().tryAcquirePermission()) {
             return exchange.problem(Problem.of(503, "upstream-busy", "Upstream busy",
@@ -54,7 +65,7 @@ public final class Resilience implements Stage {
         }
         boolean handedOver = false;
         try {
-            ProxyResponse response = attempts(request, chain, route, guard);
+            ProxyResponse response = attempts(request, chain);
             ProxyResponse guarded = response.withBody(releasing(response.body(), guard));
             handedOver = true;
             return guarded;
@@ -65,12 +76,11 @@ public final class Resilience implements Stage {
         }
     }
 
-    private ProxyResponse attempts(ProxyRequest request, Chain chain, RouteSettings route, UpstreamGuards.Guard guard) {
+    private ProxyResponse attempts(ProxyRequest request, Chain chain) {
         Exchange exchange = chain.exchange();
         CircuitBreaker breaker = guard.breaker();
-        RetrySettings retry = route.retry();
-        long start = System.nanoTime();
-        long deadline = start + route.totalTimeout().toNanos();
+        Retry.Context<ProxyResponse> context = retries == null ? null : retries.context();
+        long deadline = System.nanoTime() + totalTimeout.toNanos();
         int attempt = 0;
         while (true) {
             attempt++;
@@ -83,28 +93,26 @@ public final class Resilience implements Stage {
                                                            + " is being probed after failures; try again shortly")
                                                 .withHeader("Retry-After", Long.toString(open ? guard.secondsUntilProbe() : 1)));
             }
-            if (attempt > 1) {
-                // A retry gets what is left of the total timeout; the first attempt has the route's full timeout.
-                Duration remaining = Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime()));
-                exchange.note(AttemptBudget.class, new AttemptBudget(remaining));
-            }
+            // A retry gets what is left of the total timeout; the first attempt has the route's full timeout.
+            Chain next = attempt == 1 ? chain
+                    : chain.withResponseTimeout(Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime())));
             long callStart = System.nanoTime();
-            ProxyResponse response = chain.proceed(request);
-            long elapsed = System.nanoTime() - callStart;
-            UpstreamAttempt outcome = exchange.note(UpstreamAttempt.class).orElseThrow();
-            boolean failed = record(breaker, guard.settings(), outcome, elapsed);
-            if (!failed || !retryable(request, retry, outcome, attempt)) {
+            ProxyResponse response = next.proceed(request);
+            UpstreamAttempt outcome = exchange.attempt().orElseThrow();
+            boolean failed = record(breaker, guard.settings(), outcome, System.nanoTime() - callStart);
+            if (!failed || context == null || !retryable(request, outcome)) {
                 return attempt > 1 && failed ? withAttempts(exchange, response, outcome, attempt) : response;
             }
-            long backoff = jitteredBackoff(retry.backoff(), attempt);
-            if (System.nanoTime() + backoff >= deadline) {
+            if (System.nanoTime() + longestBackoff(attempt) >= deadline || !context.onResult(response)) {
                 return attempt > 1 ? withAttempts(exchange, response, outcome, attempt) : response;
             }
-            response.body().close();
-            metrics.upstreamRetry(guard.settings().name());
             exchange.annotate("retries", Integer.toString(attempt));
-            LockSupport.parkNanos(backoff); // a virtual thread waiting out the backoff
         }
+    }
+
+    /** The longest the retry after this attempt may wait: the backoff doubled per attempt, plus its jitter. */
+    private long longestBackoff(int attempt) {
+        return (long) (retry.backoff().toNanos() * Math.pow(2, attempt - 1) * (1 + JITTER));
     }
 
     /** Reports the attempt to the breaker; true when it failed. */
@@ -129,8 +137,8 @@ public final class Resilience implements Stage {
         }
     }
 
-    private static boolean retryable(ProxyRequest request, RetrySettings retry, UpstreamAttempt outcome, int attempt) {
-        if (attempt > retry.attempts() || !RetrySettings.IDEMPOTENT.contains(request.method()) || outcome.bodySent()) {
+    private boolean retryable(ProxyRequest request, UpstreamAttempt outcome) {
+        if (!RetrySettings.IDEMPOTENT.contains(request.method()) || outcome.bodySent()) {
             return false;
         }
         if (request.body().present() && !(outcome instanceof UpstreamAttempt.ConnectFailed)) {
@@ -141,11 +149,6 @@ public final class Resilience implements Stage {
             case UpstreamAttempt.Responded r -> retry.onStatuses().contains(r.status());
             default -> false;
         };
-    }
-
-    private static long jitteredBackoff(Duration base, int attempt) {
-        long max = base.toNanos() << Math.min(attempt - 1, 10);
-        return max <= 0 ? 0 : ThreadLocalRandom.current().nextLong(max / 2, max + 1);
     }
 
     private static ProxyResponse withAttempts(Exchange exchange, ProxyResponse response, UpstreamAttempt outcome, int attempts) {

@@ -2,30 +2,40 @@ package dev.sidegate.resilience;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 
 import dev.sidegate.telemetry.SidegateMetrics;
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
+import io.github.resilience4j.bulkhead.BulkheadRegistry;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 
 /**
- * The circuit breaker and bulkhead of every upstream, from Resilience4j registries. Kept for the life of the
- * process: a configuration reload keeps an upstream's breaker state while its settings stay the same.
+ * The circuit breaker and bulkhead of every upstream, kept for the life of the process in Resilience4j registries
+ * (which the admin view and the metrics read). Building a pipeline only {@link #prepare prepares} guards: the live
+ * guard of an upstream whose protection settings did not change, or a new one that nothing sees yet. Only
+ * {@link #commit}, when that pipeline is swapped in, registers the new ones, so a rejected reload changes nothing
+ * live, and requests still running on the old pipeline keep the guards they started with.
  */
 public final class UpstreamGuards {
     private static final System.Logger LOG = System.getLogger(UpstreamGuards.class.getName());
 
-    private final CircuitBreakerRegistry breakers = CircuitBreakerRegistry.ofDefaults();
-    private final Map<String, Guard> guards = new ConcurrentHashMap<>();
+    private final CircuitBreakerRegistry breakers;
+    private final BulkheadRegistry bulkheads = BulkheadRegistry.ofDefaults();
+    private final Map<String, Guard> live = new ConcurrentHashMap<>();
     private final SidegateMetrics metrics;
 
-    public UpstreamGuards(SidegateMetrics metrics) {
+    /** @param breakers shared with the rate limiter, whose Redis breaker joins it */
+    public UpstreamGuards(CircuitBreakerRegistry breakers, SidegateMetrics metrics) {
+        this.breakers = breakers;
         this.metrics = metrics;
     }
 
@@ -54,6 +64,11 @@ public final class UpstreamGuards {
             return bulkhead;
         }
 
+        /** Whether this guard protects an upstream with these settings the same way (its URL and pool aside). */
+        boolean protects(UpstreamSettings other) {
+            return settings.breaker().equals(other.breaker()) && settings.maxConcurrent() == other.maxConcurrent();
+        }
+
         /** Whole seconds until the open circuit lets probes through (at least 1). */
         public long secondsUntilProbe() {
             Duration left = settings.breaker().waitInOpen().minus(Duration.between(openedAt, Instant.now()));
@@ -61,19 +76,45 @@ public final class UpstreamGuards {
         }
     }
 
-    /** The guard for an upstream; created on first use, replaced only when its settings change. */
-    public Guard guard(UpstreamSettings settings) {
-        return guards.compute(settings.name(), (name, existing) ->
-                existing != null && existing.settings().equals(settings) ? existing : create(settings, existing));
+    /** The live guard for this upstream when its protection is unchanged; otherwise a new, unregistered one. */
+    public Guard prepare(UpstreamSettings settings) {
+        Guard existing = live.get(settings.name());
+        return existing != null && existing.protects(settings) ? existing : create(settings);
     }
 
-    private Guard create(UpstreamSettings settings, Guard replaced) {
-        String name = settings.name();
-        if (replaced != null) {
-            breakers.remove(name);
+    /** Makes these guards the live ones (the pipeline that uses them was swapped in); others are forgotten. */
+    public synchronized void commit(Collection<Guard> guards) {
+        Set<String> names = guards.stream().map(g -> g.settings().name()).collect(Collectors.toSet());
+        for (Guard guard : guards) {
+            String name = guard.settings().name();
+            Guard old = live.put(name, guard);
+            if (old != guard) {
+                // The registries create entries themselves; replacing makes them hold the prepared instances.
+                breakers.circuitBreaker(name, guard.breaker().getCircuitBreakerConfig());
+                breakers.replace(name, guard.breaker());
+                bulkheads.bulkhead(name, guard.bulkhead().getBulkheadConfig());
+                bulkheads.replace(name, guard.bulkhead());
+                metrics.circuitState(name, () -> switch (guard.breaker().getState()) {
+                    case CLOSED, DISABLED, METRICS_ONLY -> 0;
+                    case OPEN, FORCED_OPEN -> 1;
+                    case HALF_OPEN -> 2;
+                });
+            }
         }
+        live.keySet().removeIf(name -> {
+            if (names.contains(name)) {
+                return false;
+            }
+            breakers.remove(name);
+            bulkheads.remove(name);
+            return true;
+        });
+    }
+
+    private Guard create(UpstreamSettings settings) {
+        String name = settings.name();
         BreakerSettings b = settings.breaker();
-        CircuitBreaker breaker = breakers.circuitBreaker(name, CircuitBreakerConfig.custom()
+        CircuitBreaker breaker = CircuitBreaker.of(name, CircuitBreakerConfig.custom()
                 .slidingWindowType(b.timeWindow() ? CircuitBreakerConfig.SlidingWindowType.TIME_BASED
                                            : CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
                 .slidingWindowSize(b.windowSize())
@@ -104,32 +145,31 @@ public final class UpstreamGuards {
                             + dev.sidegate.config.Durations.format(b.waitInOpen()) : ""));
             metrics.circuitTransition(name, state(to));
         });
-        metrics.circuitState(name, () -> switch (breaker.getState()) {
-            case CLOSED, DISABLED, METRICS_ONLY -> 0;
-            case OPEN, FORCED_OPEN -> 1;
-            case HALF_OPEN -> 2;
-        });
         if (!b.enabled()) {
             breaker.transitionToDisabledState();
         }
         return guard;
     }
 
-    /** The state of every upstream, for {@code GET /admin/upstreams}. */
+    /** The state of every live upstream guard, from the registries, for {@code GET /admin/upstreams}. */
     public Map<String, Object> describe() {
         Map<String, Object> all = new LinkedHashMap<>();
-        guards.values().stream().sorted(java.util.Comparator.comparing(g -> g.settings().name())).forEach(g -> {
+        live.values().stream().sorted(java.util.Comparator.comparing(g -> g.settings().name())).forEach(g -> {
+            String name = g.settings().name();
+            CircuitBreaker breaker = breakers.find(name).orElse(g.breaker());
+            Bulkhead bulkhead = bulkheads.find(name).orElse(g.bulkhead());
             Map<String, Object> m = new LinkedHashMap<>();
-            CircuitBreaker.Metrics cm = g.breaker().getMetrics();
+            CircuitBreaker.Metrics cm = breaker.getMetrics();
             m.put("url", g.settings().url().toString());
-            m.put("circuit", state(g.breaker().getState()));
+            m.put("circuit", state(breaker.getState()));
             m.put("failure_rate", cm.getFailureRate() < 0 ? null : cm.getFailureRate());
             m.put("slow_call_rate", cm.getSlowCallRate() < 0 ? null : cm.getSlowCallRate());
             m.put("calls_in_window", cm.getNumberOfBufferedCalls());
             m.put("rejected_while_open", cm.getNumberOfNotPermittedCalls());
-            m.put("in_flight", g.settings().maxConcurrent() - g.bulkhead().getMetrics().getAvailableConcurrentCalls());
-            m.put("max_concurrent", g.settings().maxConcurrent());
-            all.put(g.settings().name(), m);
+            m.put("in_flight", bulkhead.getBulkheadConfig().getMaxConcurrentCalls()
+                    - bulkhead.getMetrics().getAvailableConcurrentCalls());
+            m.put("max_concurrent", bulkhead.getBulkheadConfig().getMaxConcurrentCalls());
+            all.put(name, m);
         });
         return all;
     }

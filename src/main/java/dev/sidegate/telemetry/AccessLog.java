@@ -13,7 +13,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 
 /** Writes one JSON object per request, one per line, to stdout; lines never interleave. */
-public final class AccessLog {
+public final class AccessLog implements AutoCloseable {
     private static final JsonFactory JSON = dev.sidegate.proxy.Json.FACTORY;
     private final OutputStream out;
     private final ReentrantLock lock = new ReentrantLock();
@@ -72,6 +72,18 @@ public final class AccessLog {
     private static void field(JsonGenerator g, String name, String value) throws IOException {
         if (value != null) {
             g.writeStringField(name, value);
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            out.flush();
+        } catch (IOException e) {
+            // stdout gone
+        } finally {
+            lock.unlock();
         }
     }
 }

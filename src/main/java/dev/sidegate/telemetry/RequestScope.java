@@ -5,39 +5,43 @@ import java.time.Instant;
 import java.util.Map;
 
 import dev.sidegate.proxy.Exchange;
+import dev.sidegate.proxy.RequestObserver;
 import dev.sidegate.proxy.TraceIds;
 import dev.sidegate.proxy.UpstreamAttempt;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.context.Scope;
 
 /**
- * Telemetry for one request from arrival to the last byte: its server span, its trace id, and at the end one
- * access-log line and the request meters.
+ * Telemetry for one request from arrival to the last byte: its server span (current on the request's thread, so
+ * the upstream attempts' spans are its children), its trace id, and at the end one access-log line and the
+ * request meters.
  */
-public final class RequestScope {
+final class RequestScope implements RequestObserver.Observation {
     private final Telemetry telemetry;
+    private final AccessLogSettings accessLog;
     private final Span span;
+    private final Scope current;
     private final String traceId;
     private final long startNanos = System.nanoTime();
     private final Instant start = Instant.now();
     private final String method;
     private final InetAddress peer;
 
-    RequestScope(Telemetry telemetry, Span span, String traceparent, String method, InetAddress peer) {
+    RequestScope(Telemetry telemetry, AccessLogSettings accessLog, Span span, String traceparent, String method, InetAddress peer) {
         this.telemetry = telemetry;
+        this.accessLog = accessLog;
         this.span = span;
+        this.current = span.makeCurrent();
         this.method = method;
         this.peer = peer;
         SpanContext context = span.getSpanContext();
         this.traceId = context.isValid() ? context.getTraceId() : TraceIds.fromTraceparent(traceparent);
     }
 
+    @Override
     public String traceId() {
         return traceId;
-    }
-
-    public Span span() {
-        return span;
     }
 
     /**
@@ -48,7 +52,9 @@ public final class RequestScope {
      * @param exchange what the pipeline knew (null when the request never reached it: bad path, no route)
      * @param failure  set when the response could not be completed (the connection was cut)
      */
-    public void finish(int status, String path, Exchange exchange, AccessLogSettings accessLog, String failure) {
+    @Override
+    public void finish(int status, String path, Exchange exchange, String failure) {
+        current.close();
         double durationMs = (System.nanoTime() - startNanos) / 1e6;
         String route = exchange == null ? null : exchange.route().id();
         if (route != null) {
@@ -72,9 +78,9 @@ public final class RequestScope {
             userId = exchange.identity().map(i -> i.subject()).orElse(null);
             annotations = exchange.annotations();
             annotations.forEach((k, v) -> span.setAttribute("sidegate." + k, v));
-            if (exchange.note(UpstreamAttempt.class).isPresent()) {
-                upstream = exchange.route().settings().upstreamName();
-                if (exchange.note(UpstreamAttempt.class).get() instanceof UpstreamAttempt.Responded r) {
+            if (exchange.attempt().isPresent()) {
+                upstream = exchange.route().upstream();
+                if (exchange.attempt().get() instanceof UpstreamAttempt.Responded r) {
                     upstreamStatus = r.status();
                 }
             }

@@ -1,11 +1,14 @@
 package dev.sidegate.telemetry;
 
 import java.net.InetAddress;
+import java.net.URI;
 import java.util.function.Function;
 
+import dev.sidegate.proxy.RequestObserver;
+import dev.sidegate.proxy.Stage;
 import io.opentelemetry.api.trace.Span;
 
-/** Traces, meters and the access log, wired once per process and shared by every pipeline. */
+/** Traces, meters and the access log, wired once per Sidegate and shared by every pipeline. */
 public final class Telemetry implements AutoCloseable {
     private final Tracing tracing;
     private final SidegateMetrics metrics;
@@ -29,14 +32,26 @@ public final class Telemetry implements AutoCloseable {
         return accessLog;
     }
 
-    /** Begins a request: its server span (joining the client's trace) and its trace id. */
-    public RequestScope begin(Iterable<String> headerNames, Function<String, String> header, String method, InetAddress peer) {
-        Span span = tracing.startServer(headerNames, header, method);
-        return new RequestScope(this, span, header.apply("traceparent"), method, peer);
+    /** What observes the requests of one configuration (its access-log settings may change on reload). */
+    public RequestObserver observer(AccessLogSettings settings) {
+        return new RequestObserver() {
+            @Override
+            public Observation begin(String method, InetAddress peer, Iterable<String> headerNames,
+                                     Function<String, String> header) {
+                Span span = tracing.startServer(headerNames, header, method);
+                return new RequestScope(Telemetry.this, settings, span, header.apply("traceparent"), method, peer);
+            }
+        };
+    }
+
+    /** The stage that gives each attempt at an upstream its client span, trace headers and duration meter. */
+    public Stage traceUpstream(String upstreamName, URI upstreamUrl) {
+        return new TraceUpstream(tracing, metrics, upstreamName, upstreamUrl);
     }
 
     @Override
     public void close() {
+        accessLog.close();
         tracing.close();
     }
 }

@@ -52,11 +52,6 @@ public final class Tracing implements AutoCloseable {
         return new Tracing(sdk, sdk);
     }
 
-    /** No tracing at all (tests of other features, tools). */
-    public static Tracing disabled() {
-        return new Tracing(null, OpenTelemetry.noop());
-    }
-
     /**
      * The SDK's properties: Sidegate's defaults, then every {@code OTEL_*} variable of the environment. Traces are
      * exported only when an exporter or an OTLP endpoint is configured; OTLP goes over HTTP/protobuf; Sidegate's own

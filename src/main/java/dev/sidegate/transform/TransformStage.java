@@ -36,7 +36,7 @@ import net.thisptr.jackson.jq.Versions;
 import net.thisptr.jackson.jq.exception.JsonQueryException;
 
 /**
- * Applies a route's declarative transforms: request headers, path, query and JSON body on the way upstream;
+ * Applies one route's declarative transforms (only routes that have a {@code transform} get this stage): request headers, path, query and JSON body on the way upstream;
  * status, headers and JSON body on the way back. Only routes with a body transform buffer the body (up to the
  * route's limit); everything else keeps streaming. A jq expression sees the verified identity as {@code $identity}
  * (its claims, or null when anonymous).
@@ -45,6 +45,15 @@ public final class TransformStage implements Stage {
     private static final ObjectMapper JSON = dev.sidegate.proxy.Json.mapper();
     private static final Pattern IDENTITY = Pattern.compile("\\$\\{identity\\.([A-Za-z0-9_.-]+)}");
     private static final Scope BUILTINS = builtins();
+
+    private final TransformSettings settings;
+    private final boolean caseSensitive;
+
+    /** @param caseSensitive whether the route matches case-sensitively (then so does its prefix rewrite) */
+    public TransformStage(TransformSettings settings, boolean caseSensitive) {
+        this.settings = settings;
+        this.caseSensitive = caseSensitive;
+    }
 
     @Override
     public String name() {
@@ -60,17 +69,13 @@ public final class TransformStage implements Stage {
     @Override
     public ProxyResponse apply(ProxyRequest request, Chain chain) {
         Exchange exchange = chain.exchange();
-        Optional<TransformSettings> configured = exchange.route().settings().transform();
-        if (configured.isEmpty()) {
-            return chain.proceed(request);
-        }
-        TransformSettings t = configured.get();
+        TransformSettings t = settings;
         exchange.annotate("transform", "applied");
         TransformSettings.Request r = t.request();
         Optional<Identity> identity = exchange.identity();
         ProxyRequest changed = request.withHeaders(edit(request.headers(), r.headers(), identity));
         if (r.path().isPresent()) {
-            changed = changed.withPath(rewrite(changed.path(), r.path().get(), exchange.route().settings().caseSensitive()));
+            changed = changed.withPath(rewrite(changed.path(), r.path().get(), caseSensitive));
         }
         if (!r.query().add().isEmpty() || !r.query().remove().isEmpty()) {
             changed = changed.withQuery(query(changed.rawQuery(), r.query(), identity));
@@ -126,7 +131,7 @@ public final class TransformStage implements Stage {
     }
 
     private ProxyResponse transformResponse(ProxyResponse response, TransformSettings t, Exchange exchange, String method) {
-        if (!(exchange.note(UpstreamAttempt.class).orElse(null) instanceof UpstreamAttempt.Responded)) {
+        if (!(exchange.attempt().orElse(null) instanceof UpstreamAttempt.Responded)) {
             return response; // Sidegate's own answers (problems, an open circuit) keep their documented shape
         }
         TransformSettings.Response r = t.response();

@@ -16,14 +16,26 @@ import dev.sidegate.proxy.ResponseBody;
  * A request whose body was sent is never retried here.
  */
 public final class Http1Upstream {
-    private final ConnectionPool pool;
+    private final Origin origin;
+    private final java.util.function.Supplier<ConnectionPool> poolOnFirstUse;
+    private volatile ConnectionPool pool;
 
-    Http1Upstream(ConnectionPool pool) {
-        this.pool = pool;
+    Http1Upstream(Origin origin, java.util.function.Supplier<ConnectionPool> pool) {
+        this.origin = origin;
+        this.poolOnFirstUse = pool;
     }
 
     public Origin origin() {
-        return pool.origin();
+        return origin;
+    }
+
+    private ConnectionPool pool() {
+        ConnectionPool p = pool;
+        if (p == null) {
+            p = poolOnFirstUse.get();
+            pool = p;
+        }
+        return p;
     }
 
     /**
@@ -33,6 +45,7 @@ public final class Http1Upstream {
     public UpstreamResponse send(UpstreamRequest request, Duration connectTimeout, Duration responseTimeout,
                                  AtomicBoolean bodySent) throws UpstreamException {
         RequestWriter.validate(request.method(), request.target(), request.host(), request.headers());
+        ConnectionPool pool = pool();
         boolean head = request.method().equals("HEAD");
         boolean retried = false;
         while (true) {

@@ -1,7 +1,6 @@
 package dev.sidegate.upstream;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -9,9 +8,6 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.sidegate.config.Durations;
-import dev.sidegate.config.RouteSettings;
-import dev.sidegate.config.SidegateConfig;
-import dev.sidegate.proxy.AttemptBudget;
 import dev.sidegate.proxy.ClientConnections;
 import dev.sidegate.proxy.Exchange;
 import dev.sidegate.proxy.Headers;
@@ -22,31 +18,34 @@ import dev.sidegate.proxy.ProxyResponse;
 import dev.sidegate.proxy.Route;
 import dev.sidegate.proxy.Stage;
 import dev.sidegate.proxy.UpstreamAttempt;
-import dev.sidegate.resilience.UpstreamSettings;
-import dev.sidegate.telemetry.RequestScope;
-import dev.sidegate.telemetry.Telemetry;
-import dev.sidegate.telemetry.Tracing;
-import io.opentelemetry.api.trace.Span;
 
 /**
- * The end of the pipeline: sends the request to the route's upstream over a pooled keep-alive connection and
+ * The end of one route's pipeline: sends the request to the route's upstream over a pooled keep-alive connection and
  * returns its response with the body still streaming. Failures become problems: no connection 502 (504 for the
  * connect timeout), no response in time 504, an ambiguous or invalid response 502 {@code upstream-bad-response}.
+ * Every attempt's outcome is left on the exchange for the breaker, retries, transforms and telemetry.
  */
 public final class UpstreamCall implements Stage {
     private static final System.Logger LOG = System.getLogger(UpstreamCall.class.getName());
 
-    private final Map<String, Http1Upstream> byUpstream;
-    private final Telemetry telemetry;
+    private final Http1Upstream upstream;
+    private final Settings settings;
 
-    /** Resolves every upstream of the configuration to its connection pool once, when the pipeline is built. */
-    public UpstreamCall(SidegateConfig config, Upstreams upstreams, Telemetry telemetry) {
-        Map<String, Http1Upstream> resolved = new HashMap<>();
-        for (UpstreamSettings u : config.upstreams().values()) {
-            resolved.put(u.name(), upstreams.http1(u.url(), u.connections()));
-        }
-        this.byUpstream = Map.copyOf(resolved);
-        this.telemetry = telemetry;
+    /**
+     * A route's view of its upstream.
+     *
+     * @param url            the upstream's base URL, for logs
+     * @param timeout        the wait for the response head, and between two reads of the body
+     * @param connectTimeout the wait for a connection (and TLS)
+     * @param preserveHost   send the client's Host instead of the upstream's authority
+     */
+    public record Settings(java.net.URI url, Duration timeout, Duration connectTimeout, boolean preserveHost) {
+    }
+
+    /** @param upstream the upstream's connection pool, resolved when the pipeline is built */
+    public UpstreamCall(Http1Upstream upstream, Settings settings) {
+        this.upstream = upstream;
+        this.settings = settings;
     }
 
     @Override
@@ -58,41 +57,22 @@ public final class UpstreamCall implements Stage {
     public ProxyResponse apply(ProxyRequest request, Chain chain) {
         Exchange exchange = chain.exchange();
         Route route = exchange.route();
-        RouteSettings settings = route.settings();
-        Http1Upstream upstream = byUpstream.get(settings.upstreamName());
-        Duration responseTimeout = exchange.note(AttemptBudget.class).map(AttemptBudget::responseTimeout)
+        Duration responseTimeout = chain.responseTimeout()
                 .filter(budget -> budget.compareTo(settings.timeout()) < 0)
                 .orElse(settings.timeout());
         String host = settings.preserveHost() && exchange.client().host() != null
                 ? exchange.client().host()
                 : upstream.origin().authority();
-        Map<String, String> traceHeaders = new HashMap<>(4);
-        Span span = exchange.note(RequestScope.class)
-                .map(scope -> telemetry.tracing().startClient(scope.span(), request.method(), upstream.origin().host(),
-                                                              upstream.origin().port(),
-                                                              settings.upstream() + request.path(), traceHeaders::put))
-                .orElse(Span.getInvalid());
-        Headers headers = request.headers();
-        if (!traceHeaders.isEmpty()) {
-            // The upstream joins the trace as a child of this attempt's client span.
-            Headers.Builder b = headers.toBuilder();
-            traceHeaders.forEach(b::set);
-            headers = b.build();
-        }
         AtomicBoolean bodySent = new AtomicBoolean();
-        long start = System.nanoTime();
         try {
-            UpstreamResponse response = upstream.send(new UpstreamRequest(request.method(), request.target(), host, headers,
-                                                                          request.body()),
+            UpstreamResponse response = upstream.send(new UpstreamRequest(request.method(), request.target(), host,
+                                                                          request.headers(), request.body()),
                                                       settings.connectTimeout(), responseTimeout, bodySent);
-            exchange.note(UpstreamAttempt.class, new UpstreamAttempt.Responded(response.status(), bodySent.get()));
-            telemetry.metrics().upstreamCall(settings.upstreamName(), System.nanoTime() - start);
-            Tracing.endClient(span, response.status(), null);
+            exchange.attempt(new UpstreamAttempt.Responded(response.status(), bodySent.get()));
             return new ProxyResponse(response.status(), endToEnd(response.headers()), response.body());
         } catch (UpstreamException e) {
             UpstreamAttempt attempt = classify(e, route, responseTimeout, bodySent.get());
-            exchange.note(UpstreamAttempt.class, attempt);
-            Tracing.endClient(span, null, e.kind().name().toLowerCase(Locale.ROOT));
+            exchange.attempt(attempt);
             return exchange.problem(switch (attempt) {
                 case UpstreamAttempt.ConnectFailed f -> f.problem();
                 case UpstreamAttempt.TimedOut t -> t.problem();
@@ -117,7 +97,7 @@ public final class UpstreamCall implements Stage {
         return out.build();
     }
 
-    private static UpstreamAttempt classify(UpstreamException e, Route route, Duration responseTimeout, boolean bodySent) {
+    private UpstreamAttempt classify(UpstreamException e, Route route, Duration responseTimeout, boolean bodySent) {
         String id = route.id();
         return switch (e.kind()) {
             case CLIENT_BODY -> e.getCause() instanceof ClientConnections.BodyTimeoutException timeout
@@ -126,7 +106,7 @@ public final class UpstreamCall implements Stage {
                     : new UpstreamAttempt.ClientFailed(Problem.of(400, "request-body-incomplete", "Request body incomplete",
                                                                   "the client stopped sending the request body"), bodySent);
             case CONNECT_TIMEOUT -> new UpstreamAttempt.ConnectFailed(Problem.of(504, "upstream-connect-timeout", "Upstream connect timeout",
-                    "no connection to the upstream of route " + id + " within " + Durations.format(route.settings().connectTimeout())));
+                    "no connection to the upstream of route " + id + " within " + Durations.format(settings.connectTimeout())));
             case REFUSED -> new UpstreamAttempt.ConnectFailed(Problem.of(502, "upstream-unreachable", "Upstream unreachable",
                                                                          "cannot connect to the upstream of route " + id));
             case UNRESOLVED -> new UpstreamAttempt.ConnectFailed(Problem.of(502, "upstream-unreachable", "Upstream unreachable",
@@ -139,7 +119,7 @@ public final class UpstreamCall implements Stage {
             case RESPONSE_TIMEOUT -> new UpstreamAttempt.TimedOut(Problem.of(504, "upstream-timeout", "Upstream timeout",
                     "the upstream of route " + id + " did not respond within " + Durations.format(responseTimeout)), bodySent);
             case BAD_RESPONSE -> {
-                LOG.log(System.Logger.Level.WARNING, "upstream " + route.settings().upstream() + " of route " + id
+                LOG.log(System.Logger.Level.WARNING, "upstream " + settings.url() + " of route " + id
                         + " sent an invalid response: " + e.getMessage());
                 yield new UpstreamAttempt.Failed(Problem.of(502, "upstream-bad-response", "Bad upstream response",
                         "the upstream of route " + id + " sent an invalid or ambiguous response: " + e.getMessage()), bodySent);
@@ -150,7 +130,7 @@ public final class UpstreamCall implements Stage {
                         "the request as changed by the pipeline of route " + id + " cannot be sent: " + e.getMessage()), false);
             }
             case CLOSED -> {
-                LOG.log(System.Logger.Level.WARNING, "upstream " + route.settings().upstream() + " of route " + id + " failed: "
+                LOG.log(System.Logger.Level.WARNING, "upstream " + settings.url() + " of route " + id + " failed: "
                         + e.getMessage());
                 yield new UpstreamAttempt.Failed(Problem.of(502, "upstream-failed", "Upstream failed",
                         "the upstream of route " + id + " closed the connection or sent an invalid response"), bodySent);

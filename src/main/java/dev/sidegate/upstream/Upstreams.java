@@ -24,13 +24,16 @@ public final class Upstreams implements AutoCloseable {
         this.eviction = housekeeping.scheduleWithFixedDelay(this::evictExpired, 1, 1, TimeUnit.SECONDS);
     }
 
-    /** The HTTP/1.1 path to an upstream; the pool is created on first use. */
+    /**
+     * The HTTP/1.1 path to an upstream. Its pool is found (or created) on first use, so building a pipeline that is
+     * never swapped in leaves no pool behind.
+     */
     public Http1Upstream http1(URI url, ConnectionSettings settings) {
         Origin origin = Origin.of(url);
-        ConnectionPool pool = pools.computeIfAbsent(new Key(origin, settings), k -> new ConnectionPool(
+        Key key = new Key(origin, settings);
+        return new Http1Upstream(origin, () -> pools.computeIfAbsent(key, k -> new ConnectionPool(
                 origin, origin.secure() ? TlsTrust.context("upstreams.tls.ca_file", settings.caFile()) : null,
-                settings.maxIdle(), settings.idleTimeout()));
-        return new Http1Upstream(pool);
+                settings.maxIdle(), settings.idleTimeout())));
     }
 
     private void evictExpired() {

@@ -6,6 +6,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.sidegate.assembly.ConfigLoader;
+import dev.sidegate.assembly.RouteSettings;
+import dev.sidegate.assembly.SidegateConfig;
 import dev.sidegate.testing.SidegateFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,18 +1,13 @@
 package dev.sidegate.proxy;
 
 import java.net.InetAddress;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
-import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.ServerSettings;
-import dev.sidegate.config.SidegateConfig;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,23 +16,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The stage contract: order, changing the request, short-circuiting, and how a failing stage is reported. */
 class PipelineTest {
-    private static final RouteSettings ROUTE = RouteSettings.plain("/", Set.of(), URI.create("http://127.0.0.1:1"), "default",
-                                                                    Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1),
-                                                                    dev.sidegate.resilience.RetrySettings.DEFAULT);
-    private static final Exchange EXCHANGE = new Exchange(new Route("/", ROUTE),
+    private static final Route ROUTE = new Route("/", Set.of(), "default", true);
+    private static final Exchange EXCHANGE = new Exchange(ROUTE,
                                                           new Exchange.Client(InetAddress.getLoopbackAddress(),
                                                                               InetAddress.getLoopbackAddress(), false, "h"),
                                                           "0123456789abcdef0123456789abcdef");
     private static final ProxyRequest REQUEST = new ProxyRequest("GET", "/x", "", Headers.empty(), RequestBody.none());
 
     private static Pipeline pipeline(List<Stage> stages) {
-        ServerSettings server = new ServerSettings(0, 0, Optional.empty(), Optional.empty(), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1),
-                                                   Duration.ofSeconds(1), 1024, 1024, 1024, 256, List.of(),
-                                                   new ServerSettings.PathPolicy(true, true), false);
-        SidegateConfig config = new SidegateConfig(server, ROUTE.upstream(), List.of(ROUTE), false, java.util.Map.of(), Optional.empty(), Optional.empty(),
-                                                   dev.sidegate.telemetry.AccessLogSettings.DEFAULT, java.util.Map.of(), false, Optional.empty(),
-                                                   new SidegateConfig.Source(Optional.empty(), "none", Instant.now()));
-        return new Pipeline(config, RouteTable.create(config.routes(), server.paths()), stages, java.util.Set.of());
+        RouteTable routes = RouteTable.create(List.of(ROUTE), new ServerSettings.PathPolicy(true, true));
+        return new Pipeline(routes, java.util.Map.of(ROUTE, stages), RequestObserver.NONE);
+    }
+
+    @Test
+    void aResponseTimeoutSetOnTheChainReachesTheLaterStagesOnly() {
+        List<String> seen = new ArrayList<>();
+        Stage budget = (request, chain) -> {
+            seen.add("budget saw " + chain.responseTimeout().map(Duration::toMillis).orElse(-1L));
+            return chain.withResponseTimeout(Duration.ofMillis(250)).proceed(request);
+        };
+        Stage reader = (request, chain) -> {
+            seen.add("reader saw " + chain.responseTimeout().map(Duration::toMillis).orElse(-1L));
+            return chain.proceed(request);
+        };
+        pipeline(List.of(budget, reader, ECHO_PATH)).run(EXCHANGE, REQUEST).body().close();
+        assertEquals(List.of("budget saw -1", "reader saw 250"), seen);
     }
 
     private static final Stage ECHO_PATH = (request, chain) -> new ProxyResponse(

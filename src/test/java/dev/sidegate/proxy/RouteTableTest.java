@@ -1,13 +1,9 @@
 package dev.sidegate.proxy;
 
-import java.net.URI;
-import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 import dev.sidegate.config.ConfigException;
-import dev.sidegate.config.RouteSettings;
 import dev.sidegate.config.ServerSettings.PathPolicy;
 import org.junit.jupiter.api.Test;
 
@@ -18,11 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RouteTableTest {
     private static final PathPolicy POLICY = new PathPolicy(true, true);
-    private static final URI UP = URI.create("http://127.0.0.1:8080");
 
-    private static RouteSettings route(String path, String... methods) {
-        return RouteSettings.plain(path, Set.of(methods), UP, "default", Duration.ofSeconds(1), Duration.ofSeconds(1),
-                                   Duration.ofSeconds(1), dev.sidegate.resilience.RetrySettings.DEFAULT);
+    private static Route route(String path, String... methods) {
+        return new Route(path, Set.of(methods), "default", true);
     }
 
     private static String matched(RouteTable table, String method, String path) {

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 import dev.sidegate.config.ConfigException;
-import dev.sidegate.config.ConfigLoader;
-import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.assembly.ConfigLoader;
+import dev.sidegate.assembly.SidegateConfig;
 import dev.sidegate.testing.SidegateFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -133,7 +133,7 @@ class RateLimitSettingsTest {
     void routeLimitPrefixesMustBeNormalised() {
         SidegateConfig config = load("rate_limits:\n  routes:\n    /api/v1/search/: {requests: 1, window: 1s}\n", Map.of());
         ConfigException e = assertThrows(ConfigException.class, () -> {
-            dev.sidegate.SidegateTestAccess.pipeline(config).close();
+            dev.sidegate.SidegateTestAccess.build(config);
         });
         assertEquals("rate_limits.routes./api/v1/search/", e.key());
     }

@@ -5,8 +5,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 import dev.sidegate.config.ConfigException;
-import dev.sidegate.config.ConfigLoader;
-import dev.sidegate.config.SidegateConfig;
+import dev.sidegate.assembly.ConfigLoader;
+import dev.sidegate.assembly.SidegateConfig;
 import dev.sidegate.testing.SidegateFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -350,18 +350,18 @@ class UpstreamConnectionsTest {
             client.read(true);
             assertEquals("0", upstream.last().header("Content-Length").orElseThrow(), "POST without a body says so");
 
-            client.send("POST /chunked HTTP/1.1\r\nHost: c\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
-            client.read(true);
-            ScriptedUpstream.Request chunked = upstream.last();
-            assertEquals("chunked", chunked.header("Transfer-Encoding").orElseThrow());
-            assertTrue(chunked.header("Content-Length").isEmpty());
-            assertEquals("abcde", chunked.bodyText());
-
             client.send("PUT /sized HTTP/1.1\r\nHost: c\r\nContent-Length: 5\r\n\r\nhello");
             client.read(true);
             ScriptedUpstream.Request sized = upstream.last();
             assertEquals("5", sized.header("Content-Length").orElseThrow());
             assertEquals("hello", sized.bodyText());
+
+            client.send("POST /chunked HTTP/1.1\r\nHost: c\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+            client.read(true); // the last request on this client connection (server.after_chunked_request: close)
+            ScriptedUpstream.Request chunked = upstream.last();
+            assertEquals("chunked", chunked.header("Transfer-Encoding").orElseThrow());
+            assertTrue(chunked.header("Content-Length").isEmpty());
+            assertEquals("abcde", chunked.bodyText());
             assertEquals(1, upstream.connections());
         }
     }

@@ -1,16 +1,13 @@
-package dev.sidegate.config;
+package dev.sidegate.assembly;
 
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -20,6 +17,14 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
+import dev.sidegate.config.Cidr;
+import dev.sidegate.config.ConfigException;
+import dev.sidegate.config.ConfigView;
+import dev.sidegate.config.Durations;
+import dev.sidegate.config.Env;
+import dev.sidegate.config.Messages;
+import dev.sidegate.config.Secret;
+import dev.sidegate.config.ServerSettings;
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.plugin.PluginSpec;
 import dev.sidegate.plugin.Plugins;
@@ -103,7 +108,7 @@ public final class ConfigLoader {
         }
         root.rejectUnread();
 
-        String version = file.isEmpty() ? "none" : sha256(bytes).substring(0, 12);
+        String version = file.isEmpty() ? "none" : dev.sidegate.proxy.Digests.sha256Hex(bytes).substring(0, 12);
         return new SidegateConfig(server, defaultUpstream, routes, routesDeclared, upstreams, auth, rateLimits, accessLog,
                                   env.otel(),
                                   env.get(ENV_CONFIG_WATCH).map(v -> ConfigView.parseBoolean(ENV_CONFIG_WATCH, v)).orElse(true),
@@ -335,13 +340,5 @@ public final class ConfigLoader {
             case "AccessDeniedException" -> "permission denied";
             default -> Messages.oneLine(e);
         };
-    }
-
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -1,4 +1,4 @@
-package dev.sidegate.config;
+package dev.sidegate.assembly;
 
 import java.net.URI;
 import java.time.Duration;
@@ -6,6 +6,14 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
+import dev.sidegate.config.Cidr;
+import dev.sidegate.config.ConfigException;
+import dev.sidegate.config.ConfigView;
+import dev.sidegate.config.Durations;
+import dev.sidegate.config.Env;
+import dev.sidegate.config.Messages;
+import dev.sidegate.config.Secret;
+import dev.sidegate.config.ServerSettings;
 import dev.sidegate.plugin.PluginSpec;
 import dev.sidegate.resilience.RetrySettings;
 import dev.sidegate.transform.TransformSettings;

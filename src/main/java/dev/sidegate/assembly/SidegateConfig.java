@@ -1,4 +1,4 @@
-package dev.sidegate.config;
+package dev.sidegate.assembly;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -7,6 +7,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import dev.sidegate.config.Cidr;
+import dev.sidegate.config.ConfigException;
+import dev.sidegate.config.ConfigView;
+import dev.sidegate.config.Durations;
+import dev.sidegate.config.Env;
+import dev.sidegate.config.Messages;
+import dev.sidegate.config.Secret;
+import dev.sidegate.config.ServerSettings;
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.resilience.UpstreamSettings;

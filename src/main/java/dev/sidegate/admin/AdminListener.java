@@ -1,0 +1,58 @@
+package dev.sidegate.admin;
+
+import java.time.Duration;
+
+import dev.sidegate.config.ServerSettings;
+import dev.sidegate.proxy.ClientConnections;
+import dev.sidegate.proxy.ErrorPages;
+import io.helidon.common.socket.SocketOptions;
+import io.helidon.http.encoding.ContentEncodingContext;
+import io.helidon.metrics.api.MeterRegistry;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.observe.ObserveFeature;
+import io.helidon.webserver.observe.health.HealthObserver;
+import io.helidon.webserver.observe.metrics.MetricsObserver;
+
+/**
+ * The admin port, a server of its own so that it outlives the proxy listener while requests drain: readiness reports
+ * the drain and metrics stay scrapeable until the end. Health and metrics under {@code /observe}, Sidegate's views
+ * under {@code /admin}.
+ */
+public final class AdminListener {
+    /** Caps on the admin port: probes, scrapes and a port-forward need few connections; a flood must not starve them. */
+    public static final int MAX_CONNECTIONS = 256;
+    public static final int MAX_CONNECTIONS_PER_IP = 128;
+
+    private AdminListener() {
+    }
+
+    /** @param registry this Sidegate's meters, served at {@code /observe/metrics} */
+    public static WebServer create(ServerSettings s, Readiness readiness, AdminService views, MeterRegistry registry,
+                                   ClientConnections connections) {
+        return WebServer.builder()
+                .shutdownHook(false)
+                .featuresDiscoverServices(false)
+                .host("0.0.0.0")
+                .port(s.adminPort())
+                .shutdownGracePeriod(Duration.ofMillis(500))
+                .idleConnectionTimeout(s.idleTimeout())
+                .idleConnectionPeriod(ClientConnections.idleCheckPeriod(s.idleTimeout()))
+                .connectionOptions(connections.socketOptions(SocketOptions.builder().tcpNoDelay(true).build()))
+                .protocolsDiscoverServices(false)
+                .addProtocol(Http1Config.builder().addReceiveListener(connections).build())
+                .contentEncoding(ContentEncodingContext.builder().contentEncodingsDiscoverServices(false).build())
+                .directHandlers(ErrorPages.all())
+                .routing(r -> r.register("/admin", views))
+                .addFeature(ObserveFeature.builder()
+                                    .observersDiscoverServices(false)
+                                    .addObserver(HealthObserver.builder()
+                                                         .useSystemServices(false)
+                                                         .details(true)
+                                                         .addCheck(readiness)
+                                                         .build())
+                                    .addObserver(MetricsObserver.builder().meterRegistry(registry).build())
+                                    .build())
+                .build();
+    }
+}
