@@ -102,7 +102,7 @@ public final class Sidegate implements AutoCloseable {
             ProxyListener.ensureFree(settings.adminPort(), "admin");
             ProxyListener.ensureFree(settings.port(), "proxy");
             first.activate();
-            admin = ProxyListener.started(AdminListener.create(settings, readiness, views, shared.registry(), adminConnections)
+            admin = ProxyListener.started(AdminListener.create(settings, readiness, views, shared.metrics(), adminConnections)
                                                   .start(), "admin", settings.adminPort());
             try {
                 server = ProxyListener.started(ProxyListener.create(settings, handler, clientConnections).start(), "proxy",

@@ -7,12 +7,13 @@ import dev.sidegate.proxy.ClientConnections;
 import dev.sidegate.proxy.ErrorPages;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.http.encoding.ContentEncodingContext;
-import io.helidon.metrics.api.MeterRegistry;
+import dev.sidegate.telemetry.SidegateMetrics;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.observe.ObserveFeature;
 import io.helidon.webserver.observe.health.HealthObserver;
-import io.helidon.webserver.observe.metrics.MetricsObserver;
 
 /**
  * The admin port, a server of its own so that it outlives the proxy listener while requests drain: readiness reports
@@ -27,8 +28,8 @@ public final class AdminListener {
     private AdminListener() {
     }
 
-    /** @param registry this Sidegate's meters, served at {@code /observe/metrics} */
-    public static WebServer create(ServerSettings s, Readiness readiness, AdminService views, MeterRegistry registry,
+    /** @param metrics this Sidegate's meters, served at {@code /observe/metrics} in the Prometheus text format */
+    public static WebServer create(ServerSettings s, Readiness readiness, AdminService views, SidegateMetrics metrics,
                                    ClientConnections connections) {
         return WebServer.builder()
                 .shutdownHook(false)
@@ -43,7 +44,12 @@ public final class AdminListener {
                 .addProtocol(Http1Config.builder().addReceiveListener(connections).build())
                 .contentEncoding(ContentEncodingContext.builder().contentEncodingsDiscoverServices(false).build())
                 .directHandlers(ErrorPages.all())
-                .routing(r -> r.register("/admin", views))
+                .routing(r -> r.register("/admin", views)
+                        .get("/observe/metrics", (req, res) -> {
+                            res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"));
+                            res.header(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));
+                            res.send(metrics.scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                        }))
                 .addFeature(ObserveFeature.builder()
                                     .observersDiscoverServices(false)
                                     .addObserver(HealthObserver.builder()
@@ -51,7 +57,6 @@ public final class AdminListener {
                                                          .details(true)
                                                          .addCheck(readiness)
                                                          .build())
-                                    .addObserver(MetricsObserver.builder().meterRegistry(registry).build())
                                     .build())
                 .build();
     }

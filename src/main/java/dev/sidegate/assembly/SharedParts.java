@@ -12,8 +12,6 @@ import dev.sidegate.telemetry.Telemetry;
 import dev.sidegate.telemetry.Tracing;
 import dev.sidegate.upstream.Upstreams;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
-import io.helidon.metrics.api.MeterRegistry;
-import io.helidon.metrics.api.Metrics;
 
 /**
  * What outlives a configuration, one set per Sidegate: the meter registry, telemetry, upstream connection pools,
@@ -22,7 +20,6 @@ import io.helidon.metrics.api.Metrics;
  */
 public final class SharedParts implements AutoCloseable {
     private final ScheduledExecutorService housekeeping;
-    private final MeterRegistry registry;
     private final Telemetry telemetry;
     private final Upstreams upstreams;
     private final CircuitBreakerRegistry breakers;
@@ -30,10 +27,9 @@ public final class SharedParts implements AutoCloseable {
     private final Resources resources;
     private final Plugins plugins;
 
-    private SharedParts(ScheduledExecutorService housekeeping, MeterRegistry registry, Telemetry telemetry, Upstreams upstreams,
+    private SharedParts(ScheduledExecutorService housekeeping, Telemetry telemetry, Upstreams upstreams,
                         CircuitBreakerRegistry breakers, UpstreamGuards guards, Resources resources, Plugins plugins) {
         this.housekeeping = housekeeping;
-        this.registry = registry;
         this.telemetry = telemetry;
         this.upstreams = upstreams;
         this.breakers = breakers;
@@ -46,45 +42,17 @@ public final class SharedParts implements AutoCloseable {
     public static SharedParts create(SidegateConfig config) {
         Plugins plugins = Plugins.load(config.pluginsDir());
         ScheduledExecutorService housekeeping = Daemons.scheduler("sidegate-housekeeping");
-        MeterRegistry registry = meterRegistry();
-        SidegateMetrics metrics = new SidegateMetrics(registry);
+        SidegateMetrics metrics = new SidegateMetrics();
         Telemetry telemetry = new Telemetry(Tracing.fromEnvironment(config.otelEnvironment()), metrics, new AccessLog(System.out));
         CircuitBreakerRegistry breakers = CircuitBreakerRegistry.ofDefaults();
         // Parts a reload retires stay open as long as a request may still be draining on the old pipeline.
         Resources resources = new Resources(config.server().drainTimeout().toMillis() + 1000, housekeeping);
-        return new SharedParts(housekeeping, registry, telemetry, new Upstreams(housekeeping), breakers,
+        return new SharedParts(housekeeping, telemetry, new Upstreams(housekeeping), breakers,
                                new UpstreamGuards(breakers, metrics), resources, plugins);
-    }
-
-    /**
-     * A registry of this Sidegate's own, with the JVM and process meters of Helidon's system meters. Its
-     * virtual-thread meters are left out: they keep a JFR recording running, which costs CPU on every pinned thread.
-     */
-    private static MeterRegistry meterRegistry() {
-        MeterRegistry registry = Metrics.createMeterRegistry();
-        io.helidon.metrics.api.MetricsFactory factory = io.helidon.metrics.api.MetricsFactory.getInstance();
-        for (io.helidon.metrics.spi.MetersProvider provider : java.util.ServiceLoader.load(io.helidon.metrics.spi.MetersProvider.class)) {
-            if (!provider.getClass().getSimpleName().startsWith("VThread")) {
-                for (io.helidon.metrics.api.Meter.Builder<?, ?> builder : provider.meterBuilders(factory)) {
-                    registerRaw(registry, builder);
-                }
-            }
-        }
-        return registry;
-    }
-
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    private static void registerRaw(MeterRegistry registry, io.helidon.metrics.api.Meter.Builder builder) {
-        registry.getOrCreate(builder);
     }
 
     public ScheduledExecutorService housekeeping() {
         return housekeeping;
-    }
-
-    /** This Sidegate's own meter registry (never Helidon's global one). */
-    public MeterRegistry registry() {
-        return registry;
     }
 
     public Telemetry telemetry() {
@@ -121,6 +89,7 @@ public final class SharedParts implements AutoCloseable {
         upstreams.close();
         housekeeping.shutdownNow();
         telemetry.close();
+        telemetry.metrics().close();
         plugins.close();
     }
 }

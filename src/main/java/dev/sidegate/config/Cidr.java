@@ -3,8 +3,38 @@ package dev.sidegate.config;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
-/** An IPv4 or IPv6 address block such as {@code 10.0.0.0/8} or {@code fd00::/8}; a bare address is a /32 or /128. */
+/**
+ * An IPv4 or IPv6 address block such as {@code 10.0.0.0/8} or {@code fd00::/8}; a bare address is a /32 or /128.
+ * Two blocks are equal when they cover the same addresses ({@code 10.1.0.0/8} equals {@code 10.0.0.0/8}).
+ */
 public record Cidr(byte[] network, int prefixLength, String text) {
+
+    public Cidr {
+        network = masked(network, prefixLength);
+    }
+
+    private static byte[] masked(byte[] address, int prefixLength) {
+        byte[] copy = address.clone();
+        for (int bit = prefixLength; bit < copy.length * 8; bit++) {
+            copy[bit / 8] &= (byte) ~(0x80 >>> (bit % 8));
+        }
+        return copy;
+    }
+
+    @Override
+    public byte[] network() {
+        return network.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Cidr other && prefixLength == other.prefixLength && java.util.Arrays.equals(network, other.network);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * java.util.Arrays.hashCode(network) + prefixLength;
+    }
 
     public static Cidr parse(String key, String text) {
         String t = text.trim();

@@ -118,7 +118,7 @@ class AdminTest {
         assertEquals(200, response.statusCode());
         assertTrue(response.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain"));
         assertTrue(response.body().contains("# TYPE"), response.body());
-        assertTrue(response.body().contains("jvm_uptime_seconds"), "JVM basics are exported");
+        assertTrue(response.body().contains("process_uptime_seconds"), "JVM basics are exported");
     }
 
     @Test

@@ -70,13 +70,7 @@ class PluginTest {
         pluginsDir = Files.createTempDirectory("sidegate-plugins");
         PluginJars.build(Path.of("src/example-plugin/java"), Path.of("src/example-plugin/resources"),
                          pluginsDir.resolve("stamp-plugin.jar"));
-        Path boomSources = Files.createTempDirectory("boom-src");
-        Files.createDirectories(boomSources.resolve("test/boom"));
-        Files.writeString(boomSources.resolve("test/boom/BoomPlugin.java"), BOOM);
-        Path boomResources = Files.createTempDirectory("boom-res");
-        Files.createDirectories(boomResources.resolve("META-INF/services"));
-        Files.writeString(boomResources.resolve("META-INF/services/dev.sidegate.plugin.Plugin"), "test.boom.BoomPlugin\n");
-        PluginJars.build(boomSources, boomResources, pluginsDir.resolve("boom-plugin.jar"));
+        PluginJars.single("test.boom.BoomPlugin", BOOM, pluginsDir.resolve("boom-plugin.jar"));
 
         upstream = TestUpstream.start();
         sidegate = SidegateFixture.start(ROUTES, env());

@@ -55,7 +55,7 @@ class MetricsAndAccessLogTest {
             String text = sg.admin("/observe/metrics").body();
             assertTrue(text.contains("sidegate_request_duration_seconds_bucket"), "request duration histogram");
             assertTrue(text.contains("sidegate_upstream_duration_seconds_bucket"), "upstream duration histogram");
-            for (String jvm : List.of("memory_usedHeap_bytes", "thread_count", "gc_total")) {
+            for (String jvm : List.of("jvm_memory_used_bytes{area=\"heap\"", "jvm_threads_live_threads", "jvm_classes_loaded_classes", "process_cpu_usage")) {
                 assertTrue(text.contains(jvm), "JVM basics: " + jvm);
             }
             assertFalse(text.contains("/metered/ok"), "raw paths never become labels");

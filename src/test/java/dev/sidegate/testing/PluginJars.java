@@ -53,6 +53,22 @@ public final class PluginJars {
         }
     }
 
+    /** A jar holding one plugin class given as source, registered in its {@code META-INF/services}. */
+    public static Path single(String className, String source, Path jar) {
+        try {
+            Path sources = Files.createTempDirectory("plugin-src");
+            Path file = sources.resolve(className.replace('.', '/') + ".java");
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, source);
+            Path resources = Files.createTempDirectory("plugin-res");
+            Files.createDirectories(resources.resolve("META-INF/services"));
+            Files.writeString(resources.resolve("META-INF/services/dev.sidegate.plugin.Plugin"), className + "\n");
+            return build(sources, resources, jar);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static void add(JarOutputStream out, Path root) throws IOException {
         try (Stream<Path> files = Files.walk(root)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
