@@ -290,7 +290,7 @@ public final class ConfigView {
             throw new ConfigException(key, "URL has no host: '" + text + "'");
         }
         if (uri.getRawUserInfo() != null) {
-            throw new ConfigException(key, "URL must not carry user info: '" + redactUserInfo(text) + "'");
+            throw new ConfigException(key, "URL must not carry user info: '" + Messages.redactUserInfo(text) + "'");
         }
         if (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/")) {
             throw new ConfigException(key, "URL must not have a path (requests keep their own path), got '" + text + "'");
@@ -304,9 +304,5 @@ public final class ConfigView {
 
     private static String hostForUri(String host) {
         return host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
-    }
-
-    private static String redactUserInfo(String text) {
-        return text.replaceAll("//[^/@]*@", "//***@");
     }
 }

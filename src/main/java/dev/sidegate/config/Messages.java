@@ -14,6 +14,17 @@ public final class Messages {
         String message = root.getMessage() == null || root.getMessage().isBlank()
                 ? root.getClass().getSimpleName()
                 : root.getMessage();
-        return message.replaceAll("\\s+", " ").trim();
+        return oneLine(message, Integer.MAX_VALUE);
+    }
+
+    /** Text on one line (runs of whitespace, line breaks included, become one space), cut to {@code max} characters. */
+    public static String oneLine(String text, int max) {
+        String line = text.replaceAll("\\s+", " ").trim();
+        return line.length() > max ? line.substring(0, max) + "..." : line;
+    }
+
+    /** A URL with any user info (a password) replaced, for logs, errors and the admin view. */
+    public static String redactUserInfo(String url) {
+        return url.replaceAll("//[^/@]*@", "//<redacted>@");
     }
 }

@@ -150,7 +150,7 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
         }
     }
 
-    private final class GuardedBody extends InputStream {
+    private final class GuardedBody extends BlockReadInputStream {
         private final InputStream in;
         private final ConnectionContext ctx;
         private final String traceId;
@@ -159,13 +159,6 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
             this.in = in;
             this.ctx = ctx;
             this.traceId = traceId;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xFF;
         }
 
         @Override

@@ -73,7 +73,6 @@ public final class ErrorPages implements DirectHandler {
         if (message == null || message.isBlank() || message.equals(UNSAFE_MESSAGE)) {
             return fallback;
         }
-        String oneLine = message.replaceAll("[\\r\\n\\t]+", " ").trim();
-        return oneLine.length() > 200 ? oneLine.substring(0, 200) + "..." : oneLine;
+        return dev.sidegate.config.Messages.oneLine(message, 200);
     }
 }

@@ -49,21 +49,21 @@ public final class Headers {
     }
 
     public boolean contains(String name) {
-        for (String n : names) {
-            if (n.equalsIgnoreCase(name)) {
-                return true;
-            }
-        }
-        return false;
+        return indexOf(java.util.Arrays.asList(names), name) >= 0;
     }
 
     public Optional<String> first(String name) {
-        for (int i = 0; i < names.length; i++) {
-            if (names[i].equalsIgnoreCase(name)) {
-                return Optional.of(values[i]);
+        int i = indexOf(java.util.Arrays.asList(names), name);
+        return i < 0 ? Optional.empty() : Optional.of(values[i]);
+    }
+
+    private static int indexOf(List<String> names, String name) {
+        for (int i = 0; i < names.size(); i++) {
+            if (names.get(i).equalsIgnoreCase(name)) {
+                return i;
             }
         }
-        return Optional.empty();
+        return -1;
     }
 
     public List<String> all(String name) {
@@ -130,21 +130,12 @@ public final class Headers {
         }
 
         public boolean contains(String name) {
-            for (String n : names) {
-                if (n.equalsIgnoreCase(name)) {
-                    return true;
-                }
-            }
-            return false;
+            return indexOf(names, name) >= 0;
         }
 
         public Optional<String> first(String name) {
-            for (int i = 0; i < names.size(); i++) {
-                if (names.get(i).equalsIgnoreCase(name)) {
-                    return Optional.of(values.get(i));
-                }
-            }
-            return Optional.empty();
+            int i = indexOf(names, name);
+            return i < 0 ? Optional.empty() : Optional.of(values.get(i));
         }
 
         public Headers build() {

@@ -55,7 +55,7 @@ public record RateLimitSettings(Map<String, Limit> tiers,
         Optional<List<String>> urls = env.over(ENV_REDIS_URL, RateLimitSettings::splitUrls,
                                                () -> limiting.get("redis").string("url").map(RateLimitSettings::splitUrls));
         ConfigView redis = limiting.get("redis");
-        boolean clusterSwitch = env.over(ENV_REDIS_CLUSTER, v -> bool(ENV_REDIS_CLUSTER, v), () -> redis.bool("cluster"))
+        boolean clusterSwitch = env.over(ENV_REDIS_CLUSTER, v -> ConfigView.parseBoolean(ENV_REDIS_CLUSTER, v), () -> redis.bool("cluster"))
                 .orElse(false);
         Duration timeout = redis.positiveDuration("timeout").orElse(Duration.ofMillis(50));
         Optional<Path> caFile = env.over(ENV_REDIS_CA, Path::of, () -> redis.string("ca_file").map(Path::of));
@@ -176,14 +176,6 @@ public record RateLimitSettings(Map<String, Limit> tiers,
             return List.of(trimmed); // one URL that lists its Sentinels with commas: redis-sentinel://a:1,b:2#master
         }
         return java.util.Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-    }
-
-    private static boolean bool(String key, String value) {
-        return switch (value.trim().toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new ConfigException(key, "expected true or false, got '" + value + "'");
-        };
     }
 
     private static FailureMode mode(String key, String value) {

@@ -25,7 +25,7 @@ public record RedisSettings(List<String> urls, boolean cluster, Duration timeout
     }
 
     static String redact(String url) {
-        return url.replaceAll("//[^/@]*@", "//<redacted>@");
+        return dev.sidegate.config.Messages.redactUserInfo(url);
     }
 
     @Override

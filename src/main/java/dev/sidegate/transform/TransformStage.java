@@ -296,9 +296,7 @@ public final class TransformStage implements Stage {
     }
 
     private static String message(Exception e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        m = m.replaceAll("\\s+", " ").trim();
-        return m.length() > 200 ? m.substring(0, 200) + "..." : m;
+        return dev.sidegate.config.Messages.oneLine(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), 200);
     }
 
 }

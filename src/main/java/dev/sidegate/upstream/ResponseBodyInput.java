@@ -1,7 +1,6 @@
 package dev.sidegate.upstream;
 
 import java.io.IOException;
-import java.io.InputStream;
 
 import dev.sidegate.proxy.Headers;
 
@@ -11,7 +10,7 @@ import dev.sidegate.proxy.Headers;
  * has written the last bytes anywhere, so the next request from the same client finds it idle. Closing the stream
  * before the end closes the connection: a half-read response must never reach another exchange.
  */
-abstract sealed class ResponseBodyInput extends InputStream {
+abstract sealed class ResponseBodyInput extends dev.sidegate.proxy.BlockReadInputStream {
     /** Chunk-size lines longer than this (with extensions) are a bad response. */
     static final int MAX_CHUNK_LINE = 4096;
 
@@ -64,13 +63,6 @@ abstract sealed class ResponseBodyInput extends InputStream {
             released = true;
             conn.close();
         }
-    }
-
-    @Override
-    public int read() throws IOException {
-        byte[] one = new byte[1];
-        int n = read(one, 0, 1);
-        return n < 0 ? -1 : one[0] & 0xFF;
     }
 
     @Override

@@ -129,7 +129,7 @@ class ConfigLoaderTest {
             "SIDEGATE_PORT         | tcp://10.0.0.1:8000   | SIDEGATE_PORT: expected a port number, got 'tcp://10.0.0.1:8000' (Kubernetes sets this for a Service named 'sidegate'; set enableServiceLinks: false on the pod)",
             "SIDEGATE_ADMIN_PORT   | 8000                  | SIDEGATE_ADMIN_PORT: must differ from the proxy port 8000",
             "SIDEGATE_UPSTREAM     | localhost:8080        | SIDEGATE_UPSTREAM: expected an http:// or https:// URL, got 'localhost:8080'",
-            "SIDEGATE_UPSTREAM     | http://user:pw@h:1    | SIDEGATE_UPSTREAM: URL must not carry user info: 'http://***@h:1'",
+            "SIDEGATE_UPSTREAM     | http://user:pw@h:1    | SIDEGATE_UPSTREAM: URL must not carry user info: 'http://<redacted>@h:1'",
             "SIDEGATE_DRAIN_TIMEOUT | 30                   | SIDEGATE_DRAIN_TIMEOUT: expected a duration such as 250ms, 5s, 1m or 2h, got '30'",
             "SIDEGATE_TRUSTED_PROXIES | 10.0.0.0/8,bogus   | SIDEGATE_TRUSTED_PROXIES: expected an IP address or CIDR block such as 10.0.0.0/8, got 'bogus'",
             "SIDEGATE_CONFIG       | /no/such/file.yaml    | SIDEGATE_CONFIG: cannot read '/no/such/file.yaml': no such file",
