@@ -431,7 +431,8 @@ class AuthTest {
             for (int i = 0; i < 50; i++) {
                 assertEquals(401, withToken(sg, "/api/flood", Tokens.rs256(Tokens.rsa("unknown-" + i), c -> { })).statusCode());
             }
-            assertTrue(counted.hits() - afterStartup <= 2, "refetches are rate limited: " + (counted.hits() - afterStartup));
+            int refetches = counted.hits() - afterStartup;
+            assertTrue(refetches >= 1 && refetches <= 2, "an unknown kid is looked for, at most twice per interval: " + refetches);
         }
     }
 

@@ -169,7 +169,7 @@ class RateLimitTest {
             for (int i = 0; i < 10; i++) {
                 ok += send(untrusting, "/api/spoof", freshIp()).statusCode() == 200 ? 1 : 0;
             }
-            assertTrue(ok <= 5, "a spoofed X-Forwarded-For from an untrusted peer changes nothing: " + ok);
+            assertEquals(5, ok, "a spoofed X-Forwarded-For from an untrusted peer changes nothing: one bucket, the peer's");
         }
     }
 
@@ -272,8 +272,8 @@ class RateLimitTest {
                 return ok.get() >= 6;
             }, "three tokens have been refilled");
             double elapsedSeconds = (redisMicros() - startMicros) / 1e6;
-            assertTrue(ok.get() <= 3 + Math.floor(elapsedSeconds * 1.0) + 0.0001,
-                       ok.get() + " admitted in " + elapsedSeconds + "s at 1/s after a burst of 3");
+            assertEquals(6, ok.get());
+            assertTrue(elapsedSeconds >= 2.99, "after a burst of 3, three more at 1/s take at least 3s: " + elapsedSeconds + "s");
         }
     }
 
@@ -291,7 +291,8 @@ class RateLimitTest {
                 send(sg, "/api/abuse", ip);
             }
             long scripts = redis.calls("evalsha") + redis.calls("eval");
-            assertTrue(scripts <= 7, "5 allowed + 1 denied reach Redis, the rest are denied locally: " + scripts);
+            // 5 allowed and the first denial reach Redis (6 script calls; 7 when Redis had to load the script first).
+            assertTrue(scripts >= 6 && scripts <= 7, "the other 44 denials are answered locally: " + scripts + " script calls");
         }
     }
 

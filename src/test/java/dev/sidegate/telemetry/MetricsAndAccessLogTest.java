@@ -97,7 +97,7 @@ class MetricsAndAccessLogTest {
                 assertEquals("default", second.get("upstream").asText());
                 assertEquals(200, second.get("upstream_status").asInt());
                 assertEquals("127.0.0.1", second.get("client_ip").asText());
-                assertTrue(second.get("duration_ms").asDouble() >= 0);
+                assertTrue(second.get("duration_ms").asDouble() > 0, "a proxied request takes some time");
                 assertTrue(second.get("time").asText().endsWith("Z"));
                 assertTrue(second.get("trace_id").asText().matches("[0-9a-f]{32}"));
             } finally {
