@@ -454,7 +454,7 @@ class AuthTest {
     }
 
     @Test
-    void aVerifiedTokenIsNotCheckedAgainUntilItExpires() {
+    void aVerifiedTokenIsRememberedAndPassesAfterItsKeyLeavesTheJwks() {
         RSAKey key = Tokens.rsa("cache-key");
         String yaml = ROUTES + """
                 auth:
