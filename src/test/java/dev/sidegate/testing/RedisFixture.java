@@ -1,6 +1,5 @@
 package dev.sidegate.testing;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -19,53 +18,59 @@ import org.testcontainers.containers.FixedHostPortGenericContainer;
 import org.testcontainers.containers.GenericContainer;
 
 /**
- * A real Redis for tests: a {@code redis-server} process on a free port when the binary is installed (what
- * {@code .ci/run} installs), otherwise a Testcontainers container when Docker is available. Neither: the test fails
- * with instructions; it never skips. {@link #stop()} and {@link #start()} keep the same port, for outage tests.
+ * A real Redis for tests, found in this order: {@code redis-server} on PATH (what {@code .ci/run} installs), a
+ * Testcontainers container when Docker is available, else the Redis 6.2 binary shipped in the embedded-redis test
+ * jar ({@link RedisBinary}). TLS, Sentinel and Cluster run on a binary (installed, else shipped), never a container.
+ * {@link #stop()} and {@link #start()} keep the same port, for outage tests.
  */
 public final class RedisFixture implements AutoCloseable {
     private final int port;
     private final Path dir;
-    private final boolean container;
+    private final RedisBinary binary;
     private final Path tlsCert;
     private final Path tlsKey;
     private Process process;
     private GenericContainer<?> redisContainer;
 
-    private RedisFixture(int port, Path dir, boolean container) {
-        this(port, dir, container, null, null);
-    }
-
-    private RedisFixture(int port, Path dir, boolean container, Path tlsCert, Path tlsKey) {
+    private RedisFixture(int port, Path dir, RedisBinary binary, Path tlsCert, Path tlsKey) {
         this.port = port;
         this.dir = dir;
-        this.container = container;
+        this.binary = binary;
         this.tlsCert = tlsCert;
         this.tlsKey = tlsKey;
     }
 
     /** A redis-server that speaks TLS only (no plain port), with the given PEM certificate and key. */
     public static RedisFixture startTls(Path cert, Path key) {
-        if (binary("redis-server") == null) {
-            throw new AssertionError("the Redis TLS test needs redis-server (apt-get install -y redis-server, as .ci/run does)");
-        }
-        RedisFixture fixture = new RedisFixture(freePort(), tempDir(), false, cert, key);
+        return startTls(RedisBinary.installedOrShipped(), cert, key);
+    }
+
+    public static RedisFixture startTls(RedisBinary binary, Path cert, Path key) {
+        RedisFixture fixture = new RedisFixture(freePort(), tempDir(), binary, cert, key);
         fixture.startServer();
         return fixture;
     }
 
     public static RedisFixture start() {
-        RedisFixture fixture;
-        if (binary("redis-server") != null) {
-            fixture = new RedisFixture(freePort(), tempDir(), false);
-        } else if (dockerAvailable()) {
-            fixture = new RedisFixture(freePort(), null, true);
-        } else {
-            throw new AssertionError("these tests need a real Redis: install redis-server (apt-get install -y redis-server,"
-                    + " as .ci/run does) or run a Docker engine for Testcontainers");
+        RedisBinary installed = RedisBinary.installed();
+        if (installed == null && dockerAvailable()) {
+            RedisFixture fixture = new RedisFixture(freePort(), null, null, null, null);
+            fixture.startServer();
+            return fixture;
         }
+        return start(installed != null ? installed : RedisBinary.shipped());
+    }
+
+    /** A plain Redis on the given binary, whatever else the machine has. */
+    public static RedisFixture start(RedisBinary binary) {
+        RedisFixture fixture = new RedisFixture(freePort(), tempDir(), binary, null, null);
         fixture.startServer();
         return fixture;
+    }
+
+    /** The executable this Redis runs on; null for a container. */
+    public RedisBinary binary() {
+        return binary;
     }
 
     public String url() {
@@ -78,16 +83,18 @@ public final class RedisFixture implements AutoCloseable {
 
     /** Starts the server again on the same port (after {@link #stop()}); its data is gone, as after a crash. */
     public void startServer() {
-        if (container) {
+        if (binary == null) {
             @SuppressWarnings("resource")
             GenericContainer<?> c = new FixedHostPortGenericContainer<>("redis:7.2-alpine").withFixedExposedPort(port, 6379);
             c.start();
             redisContainer = c;
         } else {
             try {
-                List<String> command = new ArrayList<>(List.of(binary("redis-server"), "--bind", "127.0.0.1",
-                                                               "--save", "", "--appendonly", "no", "--dir", dir.toString(),
-                                                               "--enable-debug-command", "local"));
+                List<String> command = new ArrayList<>(List.of(binary.path().toString(), "--bind", "127.0.0.1",
+                                                               "--save", "", "--appendonly", "no", "--dir", dir.toString()));
+                if (binary.needsDebugCommandFlag()) {
+                    command.addAll(List.of("--enable-debug-command", "local"));
+                }
                 if (tlsCert == null) {
                     command.addAll(List.of("--port", String.valueOf(port)));
                 } else {
@@ -107,7 +114,7 @@ public final class RedisFixture implements AutoCloseable {
 
     /** Stops the server: clients see connection refused. */
     public void stop() {
-        if (container) {
+        if (binary == null) {
             redisContainer.stop();
             return;
         }
@@ -169,22 +176,6 @@ public final class RedisFixture implements AutoCloseable {
         stop();
     }
 
-    static String binary(String name) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
-            File f = new File(dir, name);
-            if (f.canExecute()) {
-                return f.getAbsolutePath();
-            }
-        }
-        for (String dir : new String[] {"/usr/bin", "/usr/local/bin", "/usr/sbin"}) {
-            File f = new File(dir, name);
-            if (f.canExecute()) {
-                return f.getAbsolutePath();
-            }
-        }
-        return null;
-    }
-
     private static boolean dockerAvailable() {
         try {
             return DockerClientFactory.instance().isDockerAvailable();
@@ -214,7 +205,7 @@ public final class RedisFixture implements AutoCloseable {
 
     /** A Redis Sentinel process ({@code redis-server --sentinel}) that monitors this server as master {@code mymaster}. */
     public Sentinel sentinel() {
-        return new Sentinel(port);
+        return new Sentinel(binary != null ? binary : RedisBinary.installedOrShipped(), port);
     }
 
     /** One Sentinel, quorum 1, watching a master on loopback. */
@@ -222,11 +213,8 @@ public final class RedisFixture implements AutoCloseable {
         private final int port;
         private final Process process;
 
-        private Sentinel(int masterPort) {
-            String server = binary("redis-server");
-            if (server == null) {
-                throw new AssertionError("the Redis Sentinel test needs redis-server (apt-get install -y redis-server)");
-            }
+        private Sentinel(RedisBinary binary, int masterPort) {
+            String server = binary.path().toString();
             port = freePort();
             Path dir = tempDir();
             try {
@@ -271,48 +259,50 @@ public final class RedisFixture implements AutoCloseable {
         }
     }
 
-    /** A local three-master Redis Cluster of redis-server processes, joined with redis-cli --cluster create. */
+    /**
+     * A local three-master Redis Cluster of redis-server processes, joined with CLUSTER ADDSLOTS and CLUSTER MEET
+     * (what {@code redis-cli --cluster create} does), so it needs no redis-cli.
+     */
     public static final class Cluster implements AutoCloseable {
+        private static final int SLOTS = 16384;
         private final List<Process> nodes = new ArrayList<>();
         private final List<Integer> ports = new ArrayList<>();
 
         public Cluster() {
-            String server = binary("redis-server");
-            String cli = binary("redis-cli");
-            if (server == null || cli == null) {
-                throw new AssertionError("the Redis Cluster test needs redis-server and redis-cli (apt-get install -y redis-server)");
-            }
+            this(RedisBinary.installedOrShipped());
+        }
+
+        public Cluster(RedisBinary binary) {
             Path dir = tempDir();
             try {
                 for (int i = 0; i < 3; i++) {
                     int port = freePort();
                     ports.add(port);
-                    nodes.add(new ProcessBuilder(server, "--port", String.valueOf(port), "--bind", "127.0.0.1",
+                    nodes.add(new ProcessBuilder(binary.path().toString(), "--port", String.valueOf(port), "--bind", "127.0.0.1",
                                                  "--cluster-enabled", "yes", "--cluster-config-file", "nodes-" + port + ".conf",
                                                  "--save", "", "--appendonly", "no", "--dir", dir.toString())
                                       .redirectErrorStream(true)
                                       .redirectOutput(dir.resolve("node-" + port + ".log").toFile())
                                       .start());
                 }
-                for (int port : ports) {
-                    Await.until(() -> pings(port), "cluster node " + port + " answers PING");
-                }
-                List<String> create = new ArrayList<>(List.of(cli, "--cluster", "create"));
-                ports.forEach(p -> create.add("127.0.0.1:" + p));
-                create.addAll(List.of("--cluster-replicas", "0", "--cluster-yes"));
-                Process join = new ProcessBuilder(create).redirectErrorStream(true).start();
-                String output = new String(join.getInputStream().readAllBytes());
-                if (!join.waitFor(60, TimeUnit.SECONDS) || join.exitValue() != 0) {
-                    throw new AssertionError("redis-cli --cluster create failed: " + output);
-                }
-                for (int port : ports) {
-                    Await.until(() -> clusterOk(port), "cluster node " + port + " reports cluster_state:ok");
-                }
             } catch (IOException e) {
+                close();
                 throw new UncheckedIOException(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
+            }
+            for (int port : ports) {
+                Await.until(() -> pings(port), "cluster node " + port + " answers PING");
+            }
+            for (int i = 0; i < ports.size(); i++) {
+                int from = SLOTS * i / ports.size();
+                int to = SLOTS * (i + 1) / ports.size();
+                int[] slots = java.util.stream.IntStream.range(from, to).toArray();
+                single(ports.get(i), r -> r.clusterAddSlots(slots));
+            }
+            for (int port : ports.subList(1, ports.size())) {
+                single(ports.get(0), r -> r.clusterMeet("127.0.0.1", port));
+            }
+            for (int port : ports) {
+                Await.until(() -> clusterOk(port), "cluster node " + port + " reports cluster_state:ok");
             }
         }
 
