@@ -84,7 +84,7 @@ class RedisConnectionsTest {
         }
     }
 
-    private static List<Integer> sixRequests(SidegateFixture sg, String path) {
+    static List<Integer> sixRequests(SidegateFixture sg, String path) {
         String ip = freshIp();
         List<Integer> statuses = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
@@ -93,7 +93,7 @@ class RedisConnectionsTest {
         return statuses;
     }
 
-    private static Path resource(String name) throws URISyntaxException {
+    static Path resource(String name) throws URISyntaxException {
         return Path.of(RedisConnectionsTest.class.getClassLoader().getResource(name).toURI());
     }
 }

@@ -1,6 +1,5 @@
 package dev.sidegate.ratelimit;
 
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +15,8 @@ import org.junit.jupiter.api.Test;
 import static dev.sidegate.ratelimit.RateLimitTest.LIMITS;
 import static dev.sidegate.ratelimit.RateLimitTest.freshIp;
 import static dev.sidegate.ratelimit.RateLimitTest.send;
+import static dev.sidegate.ratelimit.RedisConnectionsTest.resource;
+import static dev.sidegate.ratelimit.RedisConnectionsTest.sixRequests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,7 +67,7 @@ class ShippedRedisBinaryTest {
         Path cert = resource("tls/cert.pem");
         try (RedisFixture redis = RedisFixture.startTls(shipped, cert, resource("tls/key.pem"));
              SidegateFixture sg = SidegateFixture.start(LIMITS, RateLimitTest.env(redis.url(), "SIDEGATE_REDIS_CA", cert.toString()))) {
-            assertEquals(List.of(200, 200, 200, 200, 200, 429), six(sg, "/api/shipped-tls"));
+            assertEquals(List.of(200, 200, 200, 200, 200, 429), sixRequests(sg, "/api/shipped-tls"));
             assertTrue(sg.admin("/observe/health/ready").body().contains("redis ok"));
         }
     }
@@ -76,26 +77,13 @@ class ShippedRedisBinaryTest {
         try (RedisFixture master = RedisFixture.start(shipped);
              RedisFixture.Sentinel sentinel = master.sentinel();
              SidegateFixture sg = SidegateFixture.start(LIMITS, RateLimitTest.env(sentinel.url()))) {
-            assertEquals(List.of(200, 200, 200, 200, 200, 429), six(sg, "/api/shipped-sentinel"));
+            assertEquals(List.of(200, 200, 200, 200, 200, 429), sixRequests(sg, "/api/shipped-sentinel"));
             assertTrue(master.with(r -> r.dbsize()) > 0, "the buckets are on the master the Sentinel named");
         }
         try (RedisFixture.Cluster cluster = new RedisFixture.Cluster(shipped);
              SidegateFixture sg = SidegateFixture.start(LIMITS, RateLimitTest.env(cluster.urls()))) {
-            assertEquals(List.of(200, 200, 200, 200, 200, 429), six(sg, "/api/shipped-cluster"));
+            assertEquals(List.of(200, 200, 200, 200, 200, 429), sixRequests(sg, "/api/shipped-cluster"));
             assertTrue(sg.admin("/observe/health/ready").body().contains("redis ok"));
         }
-    }
-
-    private static List<Integer> six(SidegateFixture sg, String path) {
-        String ip = freshIp();
-        List<Integer> statuses = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            statuses.add(send(sg, path, ip).statusCode());
-        }
-        return statuses;
-    }
-
-    private static Path resource(String name) throws URISyntaxException {
-        return Path.of(ShippedRedisBinaryTest.class.getClassLoader().getResource(name).toURI());
     }
 }
