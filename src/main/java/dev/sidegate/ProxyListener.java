@@ -43,6 +43,8 @@ final class ProxyListener {
                                      .maxPrologueLength(s.maxRequestLine())
                                      // PathNormalizer validates paths with Sidegate's own, more precise reasons
                                      .validatePath(false)
+                                     // RFC 9112: persistence is the default in HTTP/1.1; the header is noise
+                                     .sendKeepAliveHeader(false)
                                      .addReceiveListener(connections)
                                      .build())
                 .routing(r -> r.any(handler));

@@ -73,21 +73,25 @@ public class GracefulShutdownTest {
     }
 
     @Test
-    void sigtermOnTheRealProcessDrainsAndExitsZero() throws Exception {
+    void sigtermOnTheRealProcessDrainsFlushesTheAccessLogAndExitsZero() throws Exception {
         try (TestUpstream upstream = TestUpstream.start()) {
             Process process = startSidegate(Map.of("SIDEGATE_UPSTREAM", upstream.url()));
+            List<String> output = java.util.Collections.synchronizedList(new ArrayList<>());
             try {
-                int port = awaitStartupPort(process);
+                int port = awaitStartupPort(process, output);
                 CompletableFuture<HttpResponse<String>> inFlight = SidegateFixture.http().sendAsync(
                         HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/slow?ms=1500")).build(),
                         HttpResponse.BodyHandlers.ofString());
                 Await.until(() -> upstream.count() == 1, "the request reached the upstream");
-                process.destroy(); // SIGTERM
+                process.toHandle().destroy(); // SIGTERM; Process.destroy() would also close our end of its output
                 HttpResponse<String> response = inFlight.get(20, TimeUnit.SECONDS);
                 assertEquals(200, response.statusCode());
                 assertEquals("slow", response.body());
                 assertTrue(process.waitFor(20, TimeUnit.SECONDS), "the process exits after draining");
                 assertEquals(0, process.exitValue());
+                Await.until(() -> List.copyOf(output).stream()
+                                    .anyMatch(l -> l.contains("\"path\":\"/slow\"") && l.contains("\"status\":200")),
+                            "the buffered access log line of the drained request is written before the exit: " + output);
             } finally {
                 process.destroyForcibly();
             }
@@ -129,6 +133,11 @@ public class GracefulShutdownTest {
 
     /** Reads the process output until the startup line and returns the proxy port it names. */
     public static int awaitStartupPort(Process process) throws IOException {
+        return awaitStartupPort(process, null);
+    }
+
+    /** The same, collecting every later line of output into {@code later} (when not null). */
+    public static int awaitStartupPort(Process process, List<String> later) throws IOException {
         Pattern started = Pattern.compile("sidegate started: proxy=https?://[^:]+:(\\d+)");
         BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         String line;
@@ -136,17 +145,20 @@ public class GracefulShutdownTest {
             Matcher m = started.matcher(line);
             if (m.find()) {
                 BufferedReader rest = lines;
-                Thread.ofVirtual().start(() -> drain(rest)); // keep the pipe from filling up
+                Thread.ofVirtual().start(() -> drain(rest, later)); // keep the pipe from filling up
                 return Integer.parseInt(m.group(1));
             }
         }
         throw new AssertionError("the process ended without the startup line");
     }
 
-    private static void drain(BufferedReader lines) {
+    private static void drain(BufferedReader lines, List<String> later) {
         try {
-            while (lines.readLine() != null) {
-                // discard
+            String line;
+            while ((line = lines.readLine()) != null) {
+                if (later != null) {
+                    later.add(line);
+                }
             }
         } catch (IOException e) {
             // the process ended

@@ -43,7 +43,8 @@ public final class SharedParts implements AutoCloseable {
         Plugins plugins = Plugins.load(config.pluginsDir());
         ScheduledExecutorService housekeeping = Daemons.scheduler("sidegate-housekeeping");
         SidegateMetrics metrics = new SidegateMetrics();
-        Telemetry telemetry = new Telemetry(Tracing.fromEnvironment(config.otelEnvironment()), metrics, new AccessLog(System.out));
+        Telemetry telemetry = new Telemetry(Tracing.fromEnvironment(config.otelEnvironment()), metrics,
+                                            new AccessLog(System.out, housekeeping));
         CircuitBreakerRegistry breakers = CircuitBreakerRegistry.ofDefaults();
         // Parts a reload retires stay open as long as a request may still be draining on the old pipeline.
         Resources resources = new Resources(config.server().drainTimeout().toMillis() + 1000, housekeeping);
@@ -87,8 +88,8 @@ public final class SharedParts implements AutoCloseable {
     public void close() {
         resources.close();
         upstreams.close();
+        telemetry.close(); // before the scheduler stops: the access log's last lines are flushed here
         housekeeping.shutdownNow();
-        telemetry.close();
         telemetry.metrics().close();
         plugins.close();
     }

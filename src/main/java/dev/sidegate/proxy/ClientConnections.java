@@ -93,6 +93,32 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
         return ctx == null ? response : new GuardedResponse(response, ctx);
     }
 
+    /** Runs a write of the response (a whole small response, for one) within the send timeout. */
+    public void whileSending(Runnable write) {
+        ConnectionContext ctx = connection.get();
+        if (ctx == null) {
+            write.run();
+            return;
+        }
+        Watch w = watchSend(ctx);
+        try {
+            write.run();
+        } finally {
+            unwatch(w);
+        }
+    }
+
+    private Watch watchSend(ConnectionContext ctx) {
+        Watch w = new Watch(Phase.SEND, System.nanoTime() + bodyTimeout.toNanos(), ctx, null, new AtomicBoolean());
+        watched.put(Thread.currentThread(), w);
+        return w;
+    }
+
+    private void unwatch(Watch w) {
+        w.fired().set(true);
+        watched.remove(Thread.currentThread(), w);
+    }
+
     private final class GuardedResponse extends java.io.FilterOutputStream {
         private final ConnectionContext ctx;
 
@@ -103,7 +129,7 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            Watch w = watch();
+            Watch w = watchSend(ctx);
             try {
                 out.write(b, off, len);
             } finally {
@@ -113,23 +139,12 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
 
         @Override
         public void flush() throws IOException {
-            Watch w = watch();
+            Watch w = watchSend(ctx);
             try {
                 out.flush();
             } finally {
                 unwatch(w);
             }
-        }
-
-        private Watch watch() {
-            Watch w = new Watch(Phase.SEND, System.nanoTime() + bodyTimeout.toNanos(), ctx, null, new AtomicBoolean());
-            watched.put(Thread.currentThread(), w);
-            return w;
-        }
-
-        private void unwatch(Watch w) {
-            w.fired().set(true);
-            watched.remove(Thread.currentThread(), w);
         }
     }
 

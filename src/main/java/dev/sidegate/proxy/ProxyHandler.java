@@ -31,6 +31,7 @@ import io.helidon.webserver.http.ServerResponse;
 public final class ProxyHandler implements Handler {
     private static final System.Logger LOG = System.getLogger(ProxyHandler.class.getName());
     private static final int BUFFER_SIZE = 16 * 1024;
+    private static final int WHOLE_BODY_LIMIT = 16 * 1024;
     /** Every response names its trace, so a client can quote it when reporting a problem. */
     static final io.helidon.http.HeaderName TRACE_ID_HEADER = HeaderNames.create("X-Trace-Id");
     /** Set on a connection's thread (Helidon runs one per connection) once a request on it asked to close. */
@@ -60,7 +61,7 @@ public final class ProxyHandler implements Handler {
         ServerRequestHeaders in = req.headers();
         String method = req.prologue().method().text();
         InetAddress peer = ((InetSocketAddress) req.remotePeer().address()).getAddress();
-        RequestObserver.Observation scope = current.observer().begin(method, peer, headerNames(in),
+        RequestObserver.Observation scope = current.observer().begin(method, peer,
                                                                      name -> in.first(HeaderNames.create(name)).orElse(null));
         Outcome outcome = new Outcome(req.prologue().uriPath().rawPath());
         try {
@@ -162,10 +163,6 @@ public final class ProxyHandler implements Handler {
         outcome.status = write(res, response, head, traceId, route.id());
     }
 
-    private static Iterable<String> headerNames(ServerRequestHeaders in) {
-        return () -> java.util.stream.StreamSupport.stream(in.spliterator(), false).map(Header::name).iterator();
-    }
-
     private Headers forwardableHeaders(ServerRequestHeaders in, Exchange.Client client) {
         List<String> connection = in.contains(HeaderNames.CONNECTION) ? in.get(HeaderNames.CONNECTION).allValues() : List.of();
         Set<String> drop = HopByHop.namesToDrop(connection);
@@ -231,8 +228,39 @@ public final class ProxyHandler implements Handler {
                 res.send();
                 return status;
             }
+            if (body.length() > 0 && body.length() <= WHOLE_BODY_LIMIT) {
+                return sendWhole(body.stream(), (int) body.length(), res, status, traceId, routeId);
+            }
             return stream(body.stream(), res, status, traceId, routeId);
         }
+    }
+
+    /**
+     * A small body of known length is read whole and sent with the head in one write: no stream, no copy buffer
+     * larger than the body (most API answers are a few KiB). Nothing is sent before the body is complete, so a
+     * failing upstream still gets its problem answer.
+     */
+    private int sendWhole(InputStream from, int length, ServerResponse res, int status, String traceId, String routeId) {
+        byte[] entity = new byte[length];
+        int filled = 0;
+        try {
+            while (filled < length) {
+                int n = from.read(entity, filled, length - filled);
+                if (n < 0) {
+                    throw new java.io.EOFException("the upstream body ended " + (length - filled) + " bytes early");
+                }
+                filled += n;
+            }
+        } catch (IOException | RuntimeException e) {
+            return bodyFailed(e, false, res, traceId, routeId);
+        }
+        try {
+            connections.whileSending(() -> res.send(entity));
+        } catch (RuntimeException e) { // Helidon's write failures are unchecked; the send timeout closes the socket
+
+            throw new CloseConnectionException("client went away", e);
+        }
+        return status;
     }
 
     /**
@@ -248,16 +276,7 @@ public final class ProxyHandler implements Handler {
             try {
                 n = from.read(buffer);
             } catch (IOException | RuntimeException e) {
-                if (!written && e instanceof BodyFailure failure && res instanceof io.helidon.webserver.http.RoutingResponse routing
-                        && routing.reset()) {
-                    LOG.log(System.Logger.Level.WARNING, "upstream body of route " + routeId + " failed before the response "
-                            + "started (trace " + traceId + "): " + Messages.oneLine(e));
-                    res.header(TRACE_ID_HEADER, traceId);
-                    return write(res, failure.problem(routeId).toResponse(traceId), false, traceId, routeId);
-                }
-                // Headers are already sent: cutting the connection is the only way to tell the client.
-                LOG.log(System.Logger.Level.WARNING, "upstream body failed after the response started: " + Messages.oneLine(e));
-                throw new CloseConnectionException("upstream body failed", e);
+                return bodyFailed(e, written, res, traceId, routeId);
             }
             if (n < 0) {
                 break;
@@ -278,6 +297,21 @@ public final class ProxyHandler implements Handler {
             throw new CloseConnectionException("client went away", e);
         }
         return status;
+    }
+
+    /** The upstream body failed: a problem answer while nothing is sent yet, else the client connection is cut. */
+    private int bodyFailed(Exception e, boolean written, ServerResponse res, String traceId, String routeId) {
+        if (!written && e instanceof BodyFailure failure && res instanceof io.helidon.webserver.http.RoutingResponse routing
+                && routing.reset()) {
+            LOG.log(System.Logger.Level.WARNING, "upstream body of route " + routeId + " failed before the response "
+                    + "started (trace " + traceId + "): " + Messages.oneLine(e));
+            res.header(TRACE_ID_HEADER, traceId);
+            return write(res, failure.problem(routeId).toResponse(traceId), false, traceId, routeId);
+        }
+        // Headers are already sent (or the failure is not the upstream's): cutting the connection is the only way
+        // to tell the client.
+        LOG.log(System.Logger.Level.WARNING, "upstream body failed after the response started: " + Messages.oneLine(e));
+        throw new CloseConnectionException("upstream body failed", e);
     }
 
     private static int available(InputStream in) {

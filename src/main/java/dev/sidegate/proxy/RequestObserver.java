@@ -12,10 +12,9 @@ public interface RequestObserver {
     /**
      * A request arrived.
      *
-     * @param headerNames the names of its header fields
-     * @param header      a header's first value by name (null when absent)
+     * @param header a header's first value by name (null when absent)
      */
-    Observation begin(String method, InetAddress peer, Iterable<String> headerNames, Function<String, String> header);
+    Observation begin(String method, InetAddress peer, Function<String, String> header);
 
     /** One request being observed; {@link #finish} is called exactly once, on the request's thread. */
     interface Observation {
@@ -32,7 +31,7 @@ public interface RequestObserver {
     }
 
     /** Sees nothing, and makes a fresh trace id per request. */
-    RequestObserver NONE = (method, peer, names, header) -> new Observation() {
+    RequestObserver NONE = (method, peer, header) -> new Observation() {
         private final String traceId = TraceIds.fromTraceparent(header.apply("traceparent"));
 
         @Override

@@ -28,7 +28,8 @@ final class RequestScope implements RequestObserver.Observation {
     private final String method;
     private final InetAddress peer;
 
-    RequestScope(Telemetry telemetry, AccessLogSettings accessLog, Span span, String traceparent, String method, InetAddress peer) {
+    RequestScope(Telemetry telemetry, AccessLogSettings accessLog, Span span, java.util.function.Function<String, String> header,
+                 String method, InetAddress peer) {
         this.telemetry = telemetry;
         this.accessLog = accessLog;
         this.span = span;
@@ -36,7 +37,7 @@ final class RequestScope implements RequestObserver.Observation {
         this.method = method;
         this.peer = peer;
         SpanContext context = span.getSpanContext();
-        this.traceId = context.isValid() ? context.getTraceId() : TraceIds.fromTraceparent(traceparent);
+        this.traceId = context.isValid() ? context.getTraceId() : TraceIds.fromTraceparent(header.apply("traceparent"));
     }
 
     @Override
@@ -57,37 +58,36 @@ final class RequestScope implements RequestObserver.Observation {
         current.close();
         double durationMs = (System.nanoTime() - startNanos) / 1e6;
         String route = exchange == null ? null : exchange.route().id();
-        if (route != null) {
-            span.updateName(method + " " + route);
-            span.setAttribute(Tracing.ROUTE, route);
-        }
-        span.setAttribute("url.path", path);
-        Tracing.status(span, status, true);
-        if (failure != null) {
-            span.setAttribute(Tracing.ERROR_TYPE, failure);
-            span.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, failure);
-        }
-        String clientIp = peer.getHostAddress();
+        String clientIp = exchange == null ? peer.getHostAddress() : exchange.client().address().getHostAddress();
         String userId = null;
         String upstream = null;
         Integer upstreamStatus = null;
         Map<String, String> annotations = Map.of();
         if (exchange != null) {
-            clientIp = exchange.client().address().getHostAddress();
-            span.setAttribute("client.address", clientIp);
             userId = exchange.identity().map(i -> i.subject()).orElse(null);
             annotations = exchange.annotations();
-            annotations.forEach((k, v) -> span.setAttribute("sidegate." + k, v));
             if (exchange.attempt().isPresent()) {
                 upstream = exchange.route().upstream();
                 if (exchange.attempt().get() instanceof UpstreamAttempt.Responded r) {
                     upstreamStatus = r.status();
                 }
             }
-        } else {
-            span.setAttribute("client.address", clientIp);
         }
-        span.end();
+        if (span.isRecording()) {
+            if (route != null) {
+                span.updateName(method + " " + route);
+                span.setAttribute(Tracing.ROUTE, route);
+            }
+            span.setAttribute("url.path", path);
+            Tracing.status(span, status, true);
+            if (failure != null) {
+                span.setAttribute(Tracing.ERROR_TYPE, failure);
+                span.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, failure);
+            }
+            span.setAttribute("client.address", clientIp);
+            annotations.forEach((k, v) -> span.setAttribute("sidegate." + k, v));
+            span.end();
+        }
         telemetry.metrics().request(route, method, status, System.nanoTime() - startNanos);
         telemetry.accessLog().write(accessLog, new AccessLog.Entry(start, method, path, route, status, durationMs, upstream,
                                                                    upstreamStatus, clientIp, userId, traceId,

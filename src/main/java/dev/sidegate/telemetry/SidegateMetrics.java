@@ -39,6 +39,18 @@ public final class SidegateMetrics implements AutoCloseable {
     private final Map<String, IntSupplier> circuitStates = new ConcurrentHashMap<>();
     private final Timer redisCalls;
     private final Counter redisErrors;
+    // The meters the request path touches, by their one varying label, so a lookup allocates nothing.
+    private final Map<RequestKey, RequestMeters> requestMeters = new ConcurrentHashMap<>();
+    private final Map<String, Timer> upstreamCalls = new ConcurrentHashMap<>();
+    private final Map<String, Counter> rateLimitDecisions = new ConcurrentHashMap<>();
+    private final Map<String, Counter> authFailures = new ConcurrentHashMap<>();
+    private final Map<String, Counter> upstreamRetries = new ConcurrentHashMap<>();
+
+    private record RequestKey(String route, String method, String statusClass) {
+    }
+
+    private record RequestMeters(Counter count, Timer duration) {
+    }
 
     public SidegateMetrics() {
         new JvmMemoryMetrics().bindTo(registry);
@@ -88,7 +100,13 @@ public final class SidegateMetrics implements AutoCloseable {
 
     /** @param decision allowed, denied, fallback_allowed, fallback_denied or unavailable */
     public void rateLimitDecision(String decision) {
-        counter("sidegate.rate_limit.decisions", "Rate-limit decisions by outcome", "decision", decision).increment();
+        byLabel(rateLimitDecisions, decision, d -> counter("sidegate.rate_limit.decisions", "Rate-limit decisions by outcome",
+                                                           "decision", d)).increment();
+    }
+
+    private static <T> T byLabel(Map<String, T> meters, String label, java.util.function.Function<String, T> create) {
+        T meter = meters.get(label);
+        return meter != null ? meter : meters.computeIfAbsent(label, create);
     }
 
     /** @param state closed, open, half-open or disabled */
@@ -109,18 +127,25 @@ public final class SidegateMetrics implements AutoCloseable {
     }
 
     public void upstreamRetry(String upstream) {
-        counter("sidegate.upstream.retries", "Retried upstream calls", "upstream", upstream).increment();
+        byLabel(upstreamRetries, upstream, u -> counter("sidegate.upstream.retries", "Retried upstream calls", "upstream", u))
+                .increment();
     }
 
     /** One finished request; the route is its configured prefix ("unmatched" when none). */
     public void request(String route, String method, int status, long nanos) {
         String routeLabel = route == null ? "unmatched" : route;
         String methodLabel = methodLabel(method);
-        String statusClass = statusClass(status);
-        counter("sidegate.requests", "Requests by route, method and status class",
-                "route", routeLabel, "method", methodLabel, "status_class", statusClass).increment();
-        timer("sidegate.request.duration", "Time from request arrival to the last response byte",
-              "route", routeLabel, "method", methodLabel, "status_class", statusClass).record(nanos, TimeUnit.NANOSECONDS);
+        RequestKey key = new RequestKey(routeLabel, methodLabel, statusClass(status));
+        RequestMeters meters = requestMeters.get(key);
+        if (meters == null) {
+            meters = requestMeters.computeIfAbsent(key, k -> new RequestMeters(
+                    counter("sidegate.requests", "Requests by route, method and status class",
+                            "route", k.route(), "method", k.method(), "status_class", k.statusClass()),
+                    timer("sidegate.request.duration", "Time from request arrival to the last response byte",
+                          "route", k.route(), "method", k.method(), "status_class", k.statusClass())));
+        }
+        meters.count().increment();
+        meters.duration().record(nanos, TimeUnit.NANOSECONDS);
     }
 
     private static String statusClass(int status) {
@@ -135,13 +160,15 @@ public final class SidegateMetrics implements AutoCloseable {
 
     /** Time from sending an upstream request to its response headers. */
     public void upstreamCall(String upstream, long nanos) {
-        timer("sidegate.upstream.duration", "Time to the upstream's response headers, per attempt", "upstream", upstream)
+        byLabel(upstreamCalls, upstream, u -> timer("sidegate.upstream.duration",
+                                                    "Time to the upstream's response headers, per attempt", "upstream", u))
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** @param reason missing_token, invalid_token, insufficient_scope or keys_unavailable */
     public void authFailure(String reason) {
-        counter("sidegate.auth.failures", "Rejected authentications by reason", "reason", reason).increment();
+        byLabel(authFailures, reason, r -> counter("sidegate.auth.failures", "Rejected authentications by reason", "reason", r))
+                .increment();
     }
 
     /** One Redis call of the rate limiter, and whether it failed. */

@@ -36,10 +36,9 @@ public final class Telemetry implements AutoCloseable {
     public RequestObserver observer(AccessLogSettings settings) {
         return new RequestObserver() {
             @Override
-            public Observation begin(String method, InetAddress peer, Iterable<String> headerNames,
-                                     Function<String, String> header) {
-                Span span = tracing.startServer(headerNames, header, method);
-                return new RequestScope(Telemetry.this, settings, span, header.apply("traceparent"), method, peer);
+            public Observation begin(String method, InetAddress peer, Function<String, String> header) {
+                Span span = tracing.startServer(header, method);
+                return new RequestScope(Telemetry.this, settings, span, header, method, peer);
             }
         };
     }

@@ -39,7 +39,7 @@ final class TraceUpstream implements Stage {
     public ProxyResponse apply(ProxyRequest request, Chain chain) {
         Map<String, String> traceHeaders = new HashMap<>(4);
         Span span = tracing.startClient(Span.current(), request.method(), upstreamUrl.getHost(), upstreamUrl.getPort(),
-                                        upstreamUrl + request.path(), traceHeaders::put);
+                                        tracing.recording() ? upstreamUrl + request.path() : null, traceHeaders::put);
         ProxyRequest traced = request;
         if (!traceHeaders.isEmpty()) {
             Headers.Builder headers = request.headers().toBuilder();

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every kind of bad input and upstream failure gets its status and problem body, and the server keeps serving. */
@@ -346,15 +347,27 @@ class LimitsAndErrorsTest {
 
     @Test
     void anUpstreamThatDiesMidBodyCutsTheClientConnection() throws Exception {
-        try (RawUpstream raw = new RawUpstream("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+        // 40,000 bytes declared, 20,000 sent: over the whole-body limit, so the head and first bytes are on their way.
+        try (RawUpstream raw = new RawUpstream("HTTP/1.1 200 OK\r\nContent-Length: 40000\r\n\r\n" + "x".repeat(20_000));
              SidegateFixture sg = SidegateFixture.start(null, Map.of("SIDEGATE_UPSTREAM", raw.url()))) {
             try (RawHttp client = new RawHttp(sg.port())) {
                 client.send("GET / HTTP/1.1\r\nHost: c\r\n\r\n");
                 RawHttp.Response response = client.read(true);
                 assertEquals(200, response.status());
-                assertTrue(response.body().length < 100, "the client must not see a complete body");
+                assertTrue(response.body().length < 40_000, "the client must not see a complete body");
                 assertTrue(client.closedByServer(), "the connection must be cut so the client knows");
             }
+        }
+    }
+
+    @Test
+    void aSmallBodyTheUpstreamDoesNotFinishIsA502BeforeAnyByteIsSent() throws Exception {
+        try (RawUpstream raw = new RawUpstream("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+             SidegateFixture sg = SidegateFixture.start(null, Map.of("SIDEGATE_UPSTREAM", raw.url()))) {
+            RawHttp.Response response = RawHttp.exchange(sg.port(), "GET / HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n");
+            assertEquals(502, response.status(), "a body of up to 16 KiB is read whole before the response starts");
+            assertEquals("urn:sidegate:problem:upstream-failed", problem(response).get("type").asText());
+            assertFalse(new String(response.body(), java.nio.charset.StandardCharsets.ISO_8859_1).contains("only ten b"));
         }
     }
 }

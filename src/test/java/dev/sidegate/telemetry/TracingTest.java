@@ -96,6 +96,14 @@ class TracingTest {
             String traceparent = upstream.last().header("traceparent").orElseThrow();
             assertTrue(traceparent.startsWith("00-" + TRACE + "-"), traceparent);
             assertFalse(traceparent.contains(CLIENT_PARENT), "Sidegate's own client span is the upstream's parent");
+            assertTrue(traceparent.endsWith("-01"), "the client's sampling decision travels on: " + traceparent);
+
+            HttpResponse<String> fresh = SidegateFixture.send(HttpRequest.newBuilder(sg.uri("/y")).build());
+            String traceId = fresh.headers().firstValue("X-Trace-Id").orElseThrow();
+            String started = upstream.last().header("traceparent").orElseThrow();
+            assertTrue(started.matches("00-" + traceId + "-[0-9a-f]{16}-00"),
+                       "a request without a trace starts one, not sampled, that the upstream joins: " + started);
+            assertFalse(started.contains("-0000000000000000-"));
         }
     }
 }
