@@ -28,6 +28,8 @@ final class RedisRateLimiter implements RateLimiter {
     private final SidegateMetrics metrics;
     private final String script;
     private final String sha;
+    /** The script's three arguments per limit, formatted once: limits come from the configuration, so few. */
+    private final java.util.Map<Limit, String[]> arguments = new java.util.concurrent.ConcurrentHashMap<>();
 
     RedisRateLimiter(RedisConnector redis, SidegateMetrics metrics) {
         this.redis = redis;
@@ -48,9 +50,8 @@ final class RedisRateLimiter implements RateLimiter {
         for (int i = 0; i < buckets.size(); i++) {
             Bucket b = buckets.get(i);
             keys[i] = key(b);
-            args[i * 3] = Long.toString(b.limit().requests());
-            args[i * 3 + 1] = String.format(Locale.ROOT, "%.17g", b.limit().ratePerMicro());
-            args[i * 3 + 2] = Long.toString(b.limit().window().toMillis() + 1000);
+            String[] limitArgs = arguments.computeIfAbsent(b.limit(), RedisRateLimiter::scriptArguments);
+            System.arraycopy(limitArgs, 0, args, i * 3, 3);
         }
         List<Long> reply;
         long start = System.nanoTime();
@@ -70,6 +71,12 @@ final class RedisRateLimiter implements RateLimiter {
             states.add(new BucketState(buckets.get(i), reply.get(1 + i * 2), reply.get(2 + i * 2)));
         }
         return reply.get(0) == 1L ? new Allowed(states) : new Denied(states);
+    }
+
+    /** Capacity, refill rate in tokens per microsecond, TTL in milliseconds (what token-buckets.lua reads). */
+    static String[] scriptArguments(Limit limit) {
+        return new String[] {Long.toString(limit.requests()), String.format(Locale.ROOT, "%.17g", limit.ratePerMicro()),
+                             Long.toString(limit.window().toMillis() + 1000)};
     }
 
     static String key(Bucket b) {
