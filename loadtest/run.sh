@@ -12,7 +12,7 @@ QUICK=${QUICK:-0}
 ROUNDS=${ROUNDS:-$([ "$QUICK" = 1 ] && echo 1 || echo 3)}
 DURATION=${DURATION:-$([ "$QUICK" = 1 ] && echo 4 || echo 10)}          # seconds per wrk run
 LAT_DURATION=${LAT_DURATION:-$([ "$QUICK" = 1 ] && echo 5 || echo 15)}  # seconds per open-loop run
-WARMUP=${WARMUP:-$([ "$QUICK" = 1 ] && echo 10 || echo 30)}             # seconds of load per JVM before measuring (C2 on one core)
+WARMUP=${WARMUP:-$([ "$QUICK" = 1 ] && echo 20 || echo 60)}             # seconds of load per JVM before measuring: C2 on one core is still compiling at 30 s
 CONNS=${CONNS:-16}
 RATE=${RATE:-1000}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -64,18 +64,24 @@ wait_200() { # url [seconds]
     sleep 0.01
   done
 }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }   # utime+stime in clock ticks
+cpu_ticks() { # utime+stime in clock ticks of a process and its children (nginx's workers)
+  local p total=0
+  for p in $1 $(pgrep -P "$1" 2>/dev/null || true); do
+    total=$(( total + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+  done
+  echo "$total"
+}
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
 HZ=$(getconf CLK_TCK)
 emit() { echo "$1" >> "$RESULTS"; }
 
 # ---------------------------------------------------------------------------------------------- build
-log "building Sidegate, the load-test tools and the Spring Cloud Gateway app (JDK $JAVA_HOME)"
+log "building Sidegate, the load-test tools, the Helidon reference servers and the Spring Cloud Gateway app (JDK $JAVA_HOME)"
 mvn -B -q -DskipTests package >/dev/null
 (cd loadtest/tools && mvn -B -q -DskipTests package >/dev/null)
+(cd loadtest/minimal && mvn -B -q -DskipTests package >/dev/null)
 (cd loadtest/scg && mvn -B -q -DskipTests package >/dev/null)
-mkdir -p "$WORK/minimal"
-"$JAVA_HOME/bin/javac" -d "$WORK/minimal" -cp "$ROOT/target/sidegate.jar:$ROOT/target/libs/*" loadtest/minimal/MinimalProxy.java
+MINIMAL="$ROOT/loadtest/minimal/target/minimal.jar:$ROOT/loadtest/minimal/target/libs/*"
 TOOLS="$ROOT/loadtest/tools/target/loadtest-tools.jar:$ROOT/loadtest/tools/target/libs/*"
 "$JAVA" -cp "$TOOLS" dev.sidegate.loadtest.Mint "$WORK/keys"
 RS256=$(cat "$WORK/keys/rs256.token")
@@ -153,11 +159,17 @@ start_all() { # cpus for the proxies
     IFS='|' read -r name config env <<< "$v"
     start_sidegate "$name" "$config" "$env" "$cpus"
   done
-  # The smallest Helidon proxy, with Sidegate's JVM flags: the floor under Sidegate's plain path.
+  # Reference rows with Sidegate's JVM flags: the Helidon WebServer alone answering 1 KiB itself (the ceiling of
+  # any proxy on it), and the smallest WebServer + WebClient proxy (what Sidegate's upstream side used to be).
+  PORT[helidon-webserver]=$(free_port)
+  # shellcheck disable=SC2086
+  taskset -c "$cpus" "$JAVA" $SIDEGATE_JVM_FLAGS -cp "$MINIMAL" dev.sidegate.loadtest.minimal.WebServerAlone \
+    "${PORT[helidon-webserver]}" > "$WORK/helidon-webserver.log" 2>&1 &
+  PID[helidon-webserver]=$!; PIDS+=($!)
   PORT[helidon-minimal]=$(free_port)
   # shellcheck disable=SC2086
-  taskset -c "$cpus" "$JAVA" $SIDEGATE_JVM_FLAGS -cp "$WORK/minimal:$ROOT/target/sidegate.jar:$ROOT/target/libs/*" \
-    MinimalProxy "${PORT[helidon-minimal]}" "$UP_PORT" > "$WORK/helidon-minimal.log" 2>&1 &
+  taskset -c "$cpus" "$JAVA" $SIDEGATE_JVM_FLAGS -cp "$MINIMAL" dev.sidegate.loadtest.minimal.MinimalProxy \
+    "${PORT[helidon-minimal]}" "$UP_PORT" > "$WORK/helidon-minimal.log" 2>&1 &
   PID[helidon-minimal]=$!; PIDS+=($!)
   # nginx as a plain reverse proxy: one worker, keep-alive to the upstream.
   PORT[nginx]=$(free_port)
@@ -292,7 +304,7 @@ run_openloop() { # round name [extra OpenLoop args...] -> emits latency record
   log "latency round $round $name: $(python3 -c "import json; d=json.load(open('$WORK/ol.json')); print('p50', d['p50_us'], 'p99', d['p99_us'], 'us', d['statuses'])")"
 }
 
-MAIN=(direct sidegate sidegate-full helidon-minimal nginx haproxy scg scg-ratelimit)
+MAIN=(direct sidegate sidegate-full helidon-webserver helidon-minimal nginx haproxy scg scg-ratelimit)
 FEATURES=(sidegate-ratelimit sidegate-no-breaker sidegate-auth-rs256 sidegate-auth-es256 sidegate-auth-rs256-nocache
           sidegate-auth-es256-nocache sidegate-trace-1.0 sidegate-trace-0.01 transform-v1 transform-plain)
 
@@ -338,7 +350,7 @@ done
 log "warm-up: ${WARMUP}s of load per JVM candidate, 3s for the others"
 for name in "${MAIN[@]}" "${FEATURES[@]}"; do
   only "$name"
-  seconds=$WARMUP; case $name in direct|nginx|haproxy) seconds=3 ;; esac
+  seconds=$WARMUP; case $name in direct|nginx|haproxy) seconds=3 ;; esac   # every JVM gets the full warm-up
   (cd "$WORK" && eval taskset -c 1 wrk -t1 -c"$CONNS" -d"${seconds}s" "$(wrk_args "$name")" > /dev/null 2>&1)
 done
 
@@ -348,7 +360,9 @@ done
 
 # Latency at a fixed rate, interleaved round by round.
 for round in $(seq 1 "$ROUNDS"); do
-  for name in direct sidegate sidegate-full sidegate-no-breaker helidon-minimal nginx haproxy scg; do run_openloop "$round" "$name"; done
+  for name in direct sidegate sidegate-full sidegate-ratelimit sidegate-no-breaker helidon-minimal nginx haproxy scg; do
+    run_openloop "$round" "$name"
+  done
 done
 
 # Redis commands per proxied request: the full pipeline (allowed), and an abusive client over a tiny limit.

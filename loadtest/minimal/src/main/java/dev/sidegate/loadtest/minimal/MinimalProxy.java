@@ -1,3 +1,5 @@
+package dev.sidegate.loadtest.minimal;
+
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.api.HttpClientResponse;
@@ -11,7 +13,7 @@ import java.io.OutputStream;
  * The floor under Sidegate's plain path: the smallest Helidon SE 4 WebServer + WebClient proxy (no header hygiene,
  * no telemetry, no resilience), with the same TCP_NODELAY settings Sidegate uses. The load test runs it with
  * Sidegate's JVM flags so the difference between the two is what Sidegate's pipeline costs.
- * Usage: java -cp target/sidegate.jar:target/libs/*:<classes> MinimalProxy <port> <upstream port>
+ * Usage: java -cp loadtest/minimal/target/minimal.jar:loadtest/minimal/target/libs/* dev.sidegate.loadtest.minimal.MinimalProxy <port> <upstream port>
  */
 public final class MinimalProxy {
     public static void main(String[] args) {
