@@ -27,9 +27,14 @@ public final class Main {
             System.setProperty("io.netty.leakDetection.level", "disabled");
         }
         List<String> arguments = List.of(args);
+        if (!arguments.isEmpty() && arguments.get(0).equals("validate") && arguments.size() <= 2) {
+            System.exit(Validate.run(System.getenv(), arguments.size() == 2 ? arguments.get(1) : null, System.out, System.err));
+            return;
+        }
         boolean demo = arguments.contains("--demo");
         if (arguments.stream().anyMatch(a -> !a.equals("--demo"))) {
-            System.err.println("usage: sidegate [--demo]   (configuration comes from SIDEGATE_* environment variables)");
+            System.err.println("usage: sidegate [--demo] | sidegate validate [FILE]   (configuration comes from SIDEGATE_* "
+                    + "environment variables and the file SIDEGATE_CONFIG names)");
             System.exit(2);
         }
 

@@ -35,7 +35,7 @@ final class ProxyListener {
                 .connectionOptions(connections.socketOptions(SocketOptions.builder().tcpNoDelay(true).build()))
                 .maxPayloadSize(-1)
                 .contentEncoding(new PassThroughEncoding())
-                .directHandlers(ErrorPages.all())
+                .directHandlers(ErrorPages.all(s.requestIdHeader()))
                 .errorHandling(ErrorHandling.builder().includeEntity(true).build())
                 .protocolsDiscoverServices(false)
                 .addProtocol(Http1Config.builder()

@@ -22,6 +22,7 @@ import dev.sidegate.proxy.ConnectionLimits;
 import dev.sidegate.proxy.Forwarding;
 import dev.sidegate.proxy.PathNormalizer;
 import dev.sidegate.proxy.ProxyHandler;
+import dev.sidegate.proxy.RequestIds;
 import io.helidon.webserver.WebServer;
 
 /**
@@ -86,14 +87,15 @@ public final class Sidegate implements AutoCloseable {
                                                        shared.metrics()::connectionRefused, shared.housekeeping());
         shared.metrics().openConnections(limits::open);
         ClientConnections clientConnections = new ClientConnections(settings.headerTimeout(), settings.bodyTimeout(),
-                                                                    limits, shared.housekeeping());
+                                                                    limits, settings.requestIdHeader(), shared.housekeeping());
         ClientConnections adminConnections = new ClientConnections(
                 settings.headerTimeout(), settings.bodyTimeout(),
                 new ConnectionLimits(AdminListener.MAX_CONNECTIONS, AdminListener.MAX_CONNECTIONS_PER_IP, forwarding,
                                      reason -> shared.metrics().connectionRefused("admin_" + reason), shared.housekeeping()),
-                shared.housekeeping());
+                null, shared.housekeeping());
         ProxyHandler handler = new ProxyHandler(() -> deployment.get().pipeline(), new PathNormalizer(settings.paths()),
-                                                forwarding, clientConnections, settings.keepAliveAfterChunked());
+                                                forwarding, new RequestIds(settings.requestIdHeader(), forwarding),
+                                                clientConnections, settings.keepAliveAfterChunked());
         AdminService views = new AdminService(() -> deployment.get().config(), shared.guards(), () -> reloader.reload("POST /admin/reload"),
                                               reloader::status, settings.adminToken());
         WebServer admin;

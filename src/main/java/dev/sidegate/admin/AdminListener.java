@@ -43,7 +43,7 @@ public final class AdminListener {
                 .protocolsDiscoverServices(false)
                 .addProtocol(Http1Config.builder().addReceiveListener(connections).build())
                 .contentEncoding(ContentEncodingContext.builder().contentEncodingsDiscoverServices(false).build())
-                .directHandlers(ErrorPages.all())
+                .directHandlers(ErrorPages.all(null))
                 .routing(r -> r.register("/admin", views)
                         .get("/observe/metrics", (req, res) -> {
                             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"));

@@ -63,7 +63,7 @@ public final class AdminService implements HttpService {
             res.send(Problem.of(403, "admin-forbidden", "Admin views forbidden",
                                 "the admin views answer loopback peers" + (token.isPresent()
                                         ? ", and others with the admin token" : "; set SIDEGATE_ADMIN_TOKEN to reach them from elsewhere"))
-                             .toJson(TraceIds.random()));
+                             .toJson(TraceIds.random(), null));
         });
         rules.get("/config", (req, res) -> {
             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
@@ -86,7 +86,7 @@ public final class AdminService implements HttpService {
                     res.status(Status.create(422, "Unprocessable Content"));
                     res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, Problem.CONTENT_TYPE));
                     res.send(Problem.of(422, "config-rejected", "Configuration rejected", rejected.reason())
-                                     .toJson(TraceIds.random()));
+                                     .toJson(TraceIds.random(), null));
                     return;
                 }
             }

@@ -79,7 +79,7 @@ public final class Assembly {
             UpstreamSettings upstream = config.upstreams().get(r.upstreamName());
             List<Stage> list = new ArrayList<>();
             list.add(identityHeaders);
-            auth.ifPresent(a -> list.add(a.authenticate(r.publicRoute(), r.permission())));
+            auth.ifPresent(a -> list.add(a.authenticate(r.path(), r.publicRoute(), r.permission(), r.permissionAudit())));
             limits.ifPresent(l -> list.add(l.stageFor(r.path(), r.caseSensitive())));
             auth.ifPresent(a -> list.add(a.authorize()));
             r.transform().ifPresent(t -> list.add(new TransformStage(t, r.caseSensitive())));

@@ -28,12 +28,12 @@ import dev.sidegate.config.ServerSettings;
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.plugin.PluginSpec;
 import dev.sidegate.plugin.Plugins;
+import dev.sidegate.proxy.RequestIds;
 import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.resilience.RetrySettings;
 import dev.sidegate.resilience.UpstreamSettings;
 import dev.sidegate.telemetry.AccessLogSettings;
 import dev.sidegate.transform.TransformSettings;
-import io.helidon.common.media.type.MediaTypes;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 
@@ -70,6 +70,12 @@ public final class ConfigLoader {
     static final int DEFAULT_MAX_CONNECTIONS = 1024;
     static final int DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
     private static final java.util.regex.Pattern METHOD = java.util.regex.Pattern.compile("[A-Z][A-Z0-9_-]*");
+    /** Names the request id may not take: framing, hop-by-hop, credentials, forwarding and tracing headers. */
+    private static final Set<String> PROTECTED_HEADERS = Set.of(
+            "host", "content-length", "content-type", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+            "upgrade", "proxy-connection", "proxy-authorization", "proxy-authenticate", "authorization", "cookie",
+            "set-cookie", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
+            "x-forwarded-prefix", "x-real-ip", "traceparent", "tracestate", "baggage", "x-trace-id");
 
     private final Env env;
 
@@ -101,6 +107,10 @@ public final class ConfigLoader {
         Optional<AuthSettings> auth = AuthSettings.parse(root.get("auth"), env);
         Optional<RateLimitSettings> rateLimits = RateLimitSettings.parse(root.get("rate_limits"), root.get("rate_limiting"), env);
         AccessLogSettings accessLog = AccessLogSettings.parse(root.get("access_log"));
+        if (AuthSettings.strippedHeaders(auth).contains(server.requestIdHeader().toLowerCase(Locale.ROOT))) {
+            throw new ConfigException("server.request_id_header", "'" + server.requestIdHeader()
+                    + "' is an identity header (stripped from clients and set from the token); choose another name");
+        }
         for (int i = 0; i < routes.size(); i++) {
             if (routes.get(i).publicRoute() && routes.get(i).permission().isPresent()) {
                 throw new ConfigException("routes[" + i + "].permission", "a public route cannot require a permission");
@@ -161,10 +171,19 @@ public final class ConfigLoader {
         boolean rejectEncodedSlashes = choice(paths, "encoded_slashes", "reject", "keep").equals("reject");
         boolean rejectSemicolons = choice(paths, "semicolons", "reject", "keep").equals("reject");
 
+        String requestIdHeader = s.string("request_id_header").orElse(RequestIds.DEFAULT_HEADER);
+        if (!dev.sidegate.config.HeaderFieldNames.valid(requestIdHeader)) {
+            throw s.get("request_id_header").invalid("not a header name: '" + requestIdHeader + "'");
+        }
+        if (PROTECTED_HEADERS.contains(requestIdHeader.toLowerCase(Locale.ROOT))) {
+            throw s.get("request_id_header").invalid("'" + requestIdHeader + "' has a meaning of its own; choose another name");
+        }
+
         return new ServerSettings(port, adminPort, adminToken, tlsFiles, drain, headerTimeout, bodyTimeout, idleTimeout, maxHeaderSize,
                                   maxRequestLine, maxConnections, maxPerIp, trusted,
                                   new ServerSettings.PathPolicy(rejectEncodedSlashes, rejectSemicolons),
-                                  choice(s, "after_chunked_request", "close", "keep_alive").equals("keep_alive"));
+                                  choice(s, "after_chunked_request", "close", "keep_alive").equals("keep_alive"),
+                                  requestIdHeader);
     }
 
     private List<RouteSettings> routes(List<ConfigView> sections, Map<String, UpstreamSettings> upstreams) {
@@ -201,12 +220,22 @@ public final class ConfigLoader {
                     RetrySettings.parse(r.get("retry")),
                     r.bool("public").orElse(false),
                     r.string("permission"),
+                    permissionAudit(r),
                     r.bool("preserve_host").orElse(false),
                     TransformSettings.parse(r.get("transform"), path),
                     plugins(r),
                     r.bool("case_sensitive").orElse(true)));
         }
         return routes;
+    }
+
+    /** {@code permission_mode: enforce | audit}; audit needs a permission to audit. */
+    private static boolean permissionAudit(ConfigView route) {
+        boolean audit = choice(route, "permission_mode", "enforce", "audit").equals("audit");
+        if (audit && route.string("permission").isEmpty()) {
+            throw route.get("permission_mode").invalid("audit applies to a route with a permission, and this one has none");
+        }
+        return audit;
     }
 
     private static List<PluginSpec> plugins(ConfigView route) {
@@ -316,7 +345,7 @@ public final class ConfigLoader {
                     .disableKeyResolving()
                     .disableFilterServices()
                     .disableCaching()
-                    .addSource(ConfigSources.create(text, MediaTypes.APPLICATION_X_YAML))
+                    .addSource(ConfigSources.create(YamlTree.parse(text)))
                     .build();
         } catch (RuntimeException e) {
             throw new ConfigException(ENV_CONFIG, "'" + file.get() + "' is not valid YAML: " + Messages.oneLine(e));

@@ -32,6 +32,7 @@ import dev.sidegate.transform.TransformSettings;
  * @param retry         when a failed upstream call is tried again
  * @param publicRoute   whether the route is reachable without a token when auth is configured
  * @param permission    permission a token must carry for this route, when auth is configured
+ * @param permissionAudit audit mode: a token without the permission is admitted, and counted and logged as denied
  * @param preserveHost  forward the client's Host header instead of the upstream's authority
  * @param transform     declarative request and response transforms
  * @param plugins       plugins enabled on this route, in order
@@ -47,6 +48,7 @@ public record RouteSettings(String path,
                             RetrySettings retry,
                             boolean publicRoute,
                             Optional<String> permission,
+                            boolean permissionAudit,
                             boolean preserveHost,
                             Optional<TransformSettings> transform,
                             List<PluginSpec> plugins,
@@ -61,7 +63,7 @@ public record RouteSettings(String path,
     public static RouteSettings plain(String path, Set<String> methods, URI upstream, String upstreamName, Duration timeout,
                                       Duration connectTimeout, Duration totalTimeout, RetrySettings retry) {
         return new RouteSettings(path, methods, upstream, upstreamName, timeout, connectTimeout, totalTimeout, retry, false,
-                                 Optional.empty(), false, Optional.empty(), List.of(), true);
+                                 Optional.empty(), false, false, Optional.empty(), List.of(), true);
     }
 
     /** Whether this route's prefix covers the path (equal, or below it on whole segments). */

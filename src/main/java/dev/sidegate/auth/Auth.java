@@ -32,9 +32,13 @@ public final class Auth {
         return new Auth(settings, new TokenVerifier(settings, remote), metrics);
     }
 
-    /** The stage that verifies a route's tokens, for a route that is public or needs a permission. */
-    public Stage authenticate(boolean publicRoute, Optional<String> permission) {
-        return new Authenticate(verifier, publicRoute, permission, settings.forwardAuthorization(), metrics);
+    /**
+     * The stage that verifies a route's tokens, for a route that is public or needs a permission.
+     *
+     * @param audit audit mode: a verified token without the permission is admitted, counted and logged as denied
+     */
+    public Stage authenticate(String route, boolean publicRoute, Optional<String> permission, boolean audit) {
+        return new Authenticate(verifier, route, publicRoute, permission, audit, settings.forwardAuthorization(), metrics);
     }
 
     /** The stage that answers a request auth refused, once the rate limiter has counted it. */

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 import dev.sidegate.config.ConfigException;
 import dev.sidegate.config.ConfigView;
@@ -51,7 +50,6 @@ public record AuthSettings(KeySource keys,
     /** Identity headers a client may never set itself, whatever the mapping says. */
     public static final List<String> ALWAYS_STRIPPED = List.of("X-User-ID", "X-Org-ID", "X-Roles");
     static final Map<String, String> DEFAULT_CLAIM_HEADERS = defaults();
-    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     public AuthSettings {
         audiences = List.copyOf(audiences);
@@ -180,7 +178,7 @@ public record AuthSettings(KeySource keys,
         Map<String, String> mapping = new LinkedHashMap<>();
         for (Map.Entry<String, ConfigView> e : claims.children().entrySet()) {
             String header = e.getValue().string().orElseThrow(() -> e.getValue().invalid("must name a header"));
-            if (!HEADER_NAME.matcher(header).matches()) {
+            if (!dev.sidegate.config.HeaderFieldNames.valid(header)) {
                 throw e.getValue().invalid("not a valid header name: '" + header + "'");
             }
             mapping.put(e.getKey(), header);

@@ -23,14 +23,18 @@ final class Authenticate implements Stage {
     private final TokenVerifier verifier;
     private final boolean publicRoute;
     private final Optional<String> permission;
+    private final boolean audit;
+    private final String route;
     private final boolean forwardAuthorization;
     private final SidegateMetrics metrics;
 
-    Authenticate(TokenVerifier verifier, boolean publicRoute, Optional<String> permission, boolean forwardAuthorization,
-                 SidegateMetrics metrics) {
+    Authenticate(TokenVerifier verifier, String route, boolean publicRoute, Optional<String> permission, boolean audit,
+                 boolean forwardAuthorization, SidegateMetrics metrics) {
         this.verifier = verifier;
+        this.route = route;
         this.publicRoute = publicRoute;
         this.permission = permission;
+        this.audit = audit;
         this.forwardAuthorization = forwardAuthorization;
         this.metrics = metrics;
     }
@@ -65,7 +69,7 @@ final class Authenticate implements Stage {
                         for (Map.Entry<String, String> h : verified.headers()) {
                             headers.set(h.getKey(), h.getValue());
                         }
-                        yield permitted(permission, verified);
+                        yield permitted(permission, audit, verified);
                     }
                     case TokenVerifier.Invalid invalid -> publicRoute ? new AuthOutcome.Anonymous()
                             : invalid(invalid.reason());
@@ -84,6 +88,11 @@ final class Authenticate implements Stage {
         switch (outcome) {
             case AuthOutcome.Anonymous a -> exchange.annotate("auth.result", "anonymous");
             case AuthOutcome.Authenticated a -> exchange.annotate("auth.result", "authenticated");
+            case AuthOutcome.AuditDenied a -> {
+                exchange.annotate("auth.result", "audit_denied");
+                exchange.annotate("auth.audit_missing_permission", a.permission());
+                metrics.permissionAudited(route);
+            }
             case AuthOutcome.Rejected r -> {
                 exchange.annotate("auth.result", r.reason());
                 exchange.deny(r.problem());
@@ -93,11 +102,14 @@ final class Authenticate implements Stage {
         return chain.proceed(headers == null ? request : request.withHeaders(headers.build()));
     }
 
-    private static AuthOutcome permitted(Optional<String> permission, TokenVerifier.Verified verified) {
+    private static AuthOutcome permitted(Optional<String> permission, boolean audit, TokenVerifier.Verified verified) {
         if (permission.isEmpty() || verified.identity().permissions().contains(permission.get())) {
             return new AuthOutcome.Authenticated();
         }
         String p = permission.get();
+        if (audit) {
+            return new AuthOutcome.AuditDenied(p);
+        }
         Problem problem = Problem.of(403, "insufficient-scope", "Insufficient scope",
                                      "the token lacks the permission " + p + " that this route requires")
                 .withHeader("WWW-Authenticate", REALM + ", error=\"insufficient_scope\", scope=\"" + p + "\"");

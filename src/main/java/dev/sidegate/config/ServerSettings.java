@@ -24,6 +24,7 @@ import java.util.Optional;
  * @param paths            what the path normaliser rejects
  * @param keepAliveAfterChunked serve further requests on a connection after a request with a chunked body (false:
  *                         close it, so that a chunk framing Helidon reads leniently can never smuggle a request)
+ * @param requestIdHeader  the header that carries each request's id, in and out
  */
 public record ServerSettings(int port,
                              int adminPort,
@@ -39,7 +40,8 @@ public record ServerSettings(int port,
                              int maxConnectionsPerIp,
                              List<Cidr> trustedProxies,
                              PathPolicy paths,
-                             boolean keepAliveAfterChunked) {
+                             boolean keepAliveAfterChunked,
+                             String requestIdHeader) {
 
     public ServerSettings {
         trustedProxies = List.copyOf(trustedProxies);

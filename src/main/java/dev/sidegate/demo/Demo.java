@@ -86,13 +86,15 @@ public final class Demo implements AutoCloseable {
                   export TOKEN=%5$s
                   export ADMIN_TOKEN=%6$s
 
-                  curl -i %1$s/api/public/hello                       # public route: no token needed; the echo shows X-Forwarded-*
+                  curl -i %1$s/api/public/hello                       # public route: no token needed; the echo shows X-Forwarded-* and the response's X-Request-Id
                   curl -i -H "Authorization: Bearer $TOKEN" %1$s/api/v1/me     # identity headers X-User-ID, X-Org-ID, X-Roles reach the echo; X-Trace-Id names the trace
                   curl -i %1$s/api/v1/me                              # no token: 401 problem+json with trace_id
                   curl -i -X POST -H "Authorization: Bearer $TOKEN" %1$s/api/v1/orders          # lacks orders:write: 403
                   curl -i -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d '{"customer_id": "c1", "items": [{"product_id": "p1", "qty": 2}]}' %1$s/api/v1/orders    # allowed; the echo shows the v1 body rewritten to v2 at /api/v2/orders
                   for i in 1 2 3 4; do curl -s -o /dev/null -w '%%{http_code} ' -H "Authorization: Bearer $TOKEN" %1$s/api/v1/search; done; echo   # 3 per minute: 200 200 200 429
                   curl -i -H "Authorization: Bearer $TOKEN" %1$s/api/v1/search       # RateLimit-Policy / RateLimit headers, or the 429 problem
+                  for i in 1 2 3; do curl -s -o /dev/null -w '%%{http_code} ' -H "Authorization: Bearer $TOKEN" %1$s/api/v1/reports; done; echo   # shadow limit (2 a minute) and an audited permission the token lacks: 200 200 200
+                  curl -s %2$s/observe/metrics | grep -E 'shadow_denied|audit_denied'   # what shadow mode and audit mode would have denied
                   curl -i %1$s/nowhere                                # no route: 404 problem+json
                   curl -i --path-as-is '%1$s/api/../../etc/passwd'    # path escapes the root: 400 problem+json
                   curl -N %1$s/events                                 # Server-Sent Events, one per second, streamed

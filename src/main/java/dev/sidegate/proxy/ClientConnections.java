@@ -44,19 +44,23 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
     private final Map<Thread, Watch> watched = new ConcurrentHashMap<>();
     private final ScheduledFuture<?> sweeper;
     private final ConnectionLimits limits;
+    private final String requestIdHeader;
 
     private enum Phase { HEADERS, BODY, SEND }
 
     /** One wait being watched; {@code fired} flips once, by whoever ends it first. */
-    private record Watch(Phase phase, long deadlineNanos, ConnectionContext ctx, String traceId, AtomicBoolean fired) {
+    private record Watch(Phase phase, long deadlineNanos, ConnectionContext ctx, String traceId, String requestId,
+                         AtomicBoolean fired) {
     }
 
     /**
-     * @param limits the caps on open connections, checked at accept
-     * @param timers runs the timeout sweep
+     * @param limits          the caps on open connections, checked at accept
+     * @param requestIdHeader names the request id on the 408 this class writes itself (null: none)
+     * @param timers          runs the timeout sweep
      */
-    public ClientConnections(Duration headerTimeout, Duration bodyTimeout, ConnectionLimits limits,
+    public ClientConnections(Duration headerTimeout, Duration bodyTimeout, ConnectionLimits limits, String requestIdHeader,
                              ScheduledExecutorService timers) {
+        this.requestIdHeader = requestIdHeader;
         this.headerTimeoutNanos = headerTimeout.toNanos();
         this.bodyTimeout = bodyTimeout;
         this.limits = limits;
@@ -68,7 +72,7 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
     @Override
     public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
         connection.set(ctx);
-        watched.put(Thread.currentThread(), new Watch(Phase.HEADERS, System.nanoTime() + headerTimeoutNanos, ctx, null,
+        watched.put(Thread.currentThread(), new Watch(Phase.HEADERS, System.nanoTime() + headerTimeoutNanos, ctx, null, null,
                                                       new AtomicBoolean()));
     }
 
@@ -82,9 +86,9 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
     }
 
     /** Wraps a request body so that every read is bounded by the body timeout. Call on the connection's thread. */
-    public InputStream guard(InputStream body, String traceId) {
+    public InputStream guard(InputStream body, String traceId, String requestId) {
         ConnectionContext ctx = connection.get();
-        return ctx == null ? body : new GuardedBody(body, ctx, traceId);
+        return ctx == null ? body : new GuardedBody(body, ctx, traceId, requestId);
     }
 
     /** Wraps the response stream so that every write and flush is bounded by the body timeout. */
@@ -109,7 +113,7 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
     }
 
     private Watch watchSend(ConnectionContext ctx) {
-        Watch w = new Watch(Phase.SEND, System.nanoTime() + bodyTimeout.toNanos(), ctx, null, new AtomicBoolean());
+        Watch w = new Watch(Phase.SEND, System.nanoTime() + bodyTimeout.toNanos(), ctx, null, null, new AtomicBoolean());
         watched.put(Thread.currentThread(), w);
         return w;
     }
@@ -169,17 +173,20 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
         private final InputStream in;
         private final ConnectionContext ctx;
         private final String traceId;
+        private final String requestId;
 
-        GuardedBody(InputStream in, ConnectionContext ctx, String traceId) {
+        GuardedBody(InputStream in, ConnectionContext ctx, String traceId, String requestId) {
             this.in = in;
             this.ctx = ctx;
             this.traceId = traceId;
+            this.requestId = requestId;
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
             Thread self = Thread.currentThread();
-            Watch w = new Watch(Phase.BODY, System.nanoTime() + bodyTimeout.toNanos(), ctx, traceId, new AtomicBoolean());
+            Watch w = new Watch(Phase.BODY, System.nanoTime() + bodyTimeout.toNanos(), ctx, traceId, requestId,
+                                new AtomicBoolean());
             watched.put(self, w);
             int n;
             try {
@@ -244,9 +251,10 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
         String trace = w.traceId() == null ? TraceIds.random() : w.traceId();
         byte[] body = Problem.of(408, "request-body-timeout", "Request body timeout",
                                  "the client sent no request body bytes for " + Durations.format(bodyTimeout))
-                .toJson(trace);
+                .toJson(trace, w.requestId());
         String head = "HTTP/1.1 408 Request Timeout\r\nContent-Type: " + Problem.CONTENT_TYPE
                 + "\r\nCache-Control: no-store\r\nConnection: close\r\nX-Trace-Id: " + trace
+                + (w.requestId() == null ? "" : "\r\n" + requestIdHeader + ": " + w.requestId())
                 + "\r\nContent-Length: " + body.length + "\r\n\r\n";
         byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);
         byte[] all = new byte[headBytes.length + body.length];

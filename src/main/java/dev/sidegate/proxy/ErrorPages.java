@@ -18,9 +18,20 @@ public final class ErrorPages implements DirectHandler {
     // Helidon's stand-in for a message it considers unsafe to show.
     private static final String UNSAFE_MESSAGE = "Bad request, see server log for more information";
 
-    /** These pages for every kind of event, for a listener's {@code directHandlers}. */
-    public static DirectHandlers all() {
-        ErrorPages pages = new ErrorPages();
+    private final io.helidon.http.HeaderName requestIdHeader;
+
+    private ErrorPages(io.helidon.http.HeaderName requestIdHeader) {
+        this.requestIdHeader = requestIdHeader;
+    }
+
+    /**
+     * These pages for every kind of event, for a listener's {@code directHandlers}.
+     *
+     * @param requestIdHeader the header that names each request's id (a fresh one here: the request never reached
+     *                        Sidegate's handler), or null for none (the admin port)
+     */
+    public static DirectHandlers all(String requestIdHeader) {
+        ErrorPages pages = new ErrorPages(requestIdHeader == null ? null : HeaderNames.create(requestIdHeader));
         DirectHandlers.Builder handlers = DirectHandlers.builder();
         for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
             handlers.addHandler(type, pages);
@@ -56,9 +67,13 @@ public final class ErrorPages implements DirectHandler {
         return render(request, problem, responseHeaders);
     }
 
-    private static TransportResponse render(TransportRequest request, Problem problem, ServerResponseHeaders headers) {
+    private TransportResponse render(TransportRequest request, Problem problem, ServerResponseHeaders headers) {
         String traceparent = request.headers().first(HeaderNames.create("traceparent")).orElse(null);
-        byte[] body = problem.toJson(TraceIds.fromTraceparent(traceparent));
+        String requestId = requestIdHeader == null ? null : RequestIds.generate();
+        if (requestId != null) {
+            headers.set(HeaderValues.create(requestIdHeader, requestId));
+        }
+        byte[] body = problem.toJson(TraceIds.fromTraceparent(traceparent), requestId);
         headers.set(HeaderValues.create(HeaderNames.CONTENT_TYPE, Problem.CONTENT_TYPE));
         headers.set(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));
         return TransportResponse.builder()

@@ -13,16 +13,18 @@ public final class Exchange {
     private final Route route;
     private final Client client;
     private final String traceId;
+    private final String requestId;
     private Identity identity;
     private boolean credentialsRejected;
     private Problem denial;
     private UpstreamAttempt attempt;
     private Map<String, String> annotations;
 
-    public Exchange(Route route, Client client, String traceId) {
+    public Exchange(Route route, Client client, String traceId, String requestId) {
         this.route = route;
         this.client = client;
         this.traceId = traceId;
+        this.requestId = requestId;
     }
 
     /** The route the request matched. */
@@ -38,6 +40,11 @@ public final class Exchange {
     /** Id for problem bodies, logs and traces. */
     public String traceId() {
         return traceId;
+    }
+
+    /** The request's id ({@link RequestIds}): sent upstream, returned to the client, in logs and problems. */
+    public String requestId() {
+        return requestId;
     }
 
     /** The verified identity; empty for anonymous requests and when auth is off. */
@@ -100,9 +107,9 @@ public final class Exchange {
         return annotations == null ? Map.of() : annotations;
     }
 
-    /** Renders a problem for this request, with its trace id. */
+    /** Renders a problem for this request, with its trace and request ids. */
     public ProxyResponse problem(Problem problem) {
-        return problem.toResponse(traceId);
+        return problem.toResponse(traceId, requestId);
     }
 
     /**

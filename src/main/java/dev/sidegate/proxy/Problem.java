@@ -39,7 +39,8 @@ public record Problem(int status, String type, String title, String detail, Head
         return new Problem(status, type, title, detail, headers.toBuilder().add(name, value).build());
     }
 
-    public byte[] toJson(String traceId) {
+    /** The problem body; {@code requestId} is left out when null (the admin port's problems have none). */
+    public byte[] toJson(String traceId, String requestId) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         try (JsonGenerator json = JSON.createGenerator(out)) {
             json.writeStartObject();
@@ -48,6 +49,9 @@ public record Problem(int status, String type, String title, String detail, Head
             json.writeNumberField("status", status);
             json.writeStringField("detail", detail);
             json.writeStringField("trace_id", traceId);
+            if (requestId != null) {
+                json.writeStringField("request_id", requestId);
+            }
             json.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -55,8 +59,8 @@ public record Problem(int status, String type, String title, String detail, Head
         return out.toByteArray();
     }
 
-    public ProxyResponse toResponse(String traceId) {
-        byte[] body = toJson(traceId);
+    public ProxyResponse toResponse(String traceId, String requestId) {
+        byte[] body = toJson(traceId, requestId);
         Headers h = headers.toBuilder()
                 .set("Content-Type", CONTENT_TYPE)
                 .set("Cache-Control", "no-store")

@@ -40,14 +40,16 @@ public final class ProxyHandler implements Handler {
     private final Supplier<Pipeline> pipeline;
     private final PathNormalizer normalizer;
     private final Forwarding forwarding;
+    private final RequestIds requestIds;
     private final ClientConnections connections;
     private final boolean keepAliveAfterChunked;
 
-    public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding,
+    public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding, RequestIds requestIds,
                         ClientConnections connections, boolean keepAliveAfterChunked) {
         this.pipeline = pipeline;
         this.normalizer = normalizer;
         this.forwarding = forwarding;
+        this.requestIds = requestIds;
         this.connections = connections;
         this.keepAliveAfterChunked = keepAliveAfterChunked;
     }
@@ -61,11 +63,12 @@ public final class ProxyHandler implements Handler {
         ServerRequestHeaders in = req.headers();
         String method = req.prologue().method().text();
         InetAddress peer = ((InetSocketAddress) req.remotePeer().address()).getAddress();
-        RequestObserver.Observation scope = current.observer().begin(method, peer,
+        String requestId = requestIds.resolve(peer, in.first(requestIds.header()).orElse(null));
+        RequestObserver.Observation scope = current.observer().begin(method, peer, requestId,
                                                                      name -> in.first(HeaderNames.create(name)).orElse(null));
         Outcome outcome = new Outcome(req.prologue().uriPath().rawPath());
         try {
-            handle(req, res, current, method, peer, scope, outcome);
+            handle(req, res, current, method, peer, requestId, scope, outcome);
         } catch (CloseConnectionException e) {
             outcome.failure = e.getMessage();
             throw e;
@@ -91,10 +94,11 @@ public final class ProxyHandler implements Handler {
     }
 
     private void handle(ServerRequest req, ServerResponse res, Pipeline current, String method, InetAddress peer,
-                        RequestObserver.Observation scope, Outcome outcome) {
+                        String requestId, RequestObserver.Observation scope, Outcome outcome) {
         ServerRequestHeaders in = req.headers();
         String traceId = scope.traceId();
         res.header(TRACE_ID_HEADER, traceId);
+        res.header(requestIds.header(), requestId);
         if (in.containsToken(HeaderValues.CONNECTION_CLOSE)) {
             closeAfter(res); // RFC 9112 9.6: no further request may be processed on this connection
         } else if (!keepAliveAfterChunked && in.contains(HeaderNames.TRANSFER_ENCODING)) {
@@ -107,7 +111,8 @@ public final class ProxyHandler implements Handler {
         String path;
         switch (normalizer.normalize(req.prologue().uriPath().rawPath())) {
             case PathNormalizer.Rejected r -> {
-                outcome.status = write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId), head, traceId, null);
+                outcome.status = write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId, requestId),
+                                       head, traceId, null);
                 return;
             }
             case PathNormalizer.Normalized n -> path = n.path();
@@ -118,14 +123,14 @@ public final class ProxyHandler implements Handler {
         switch (current.routes().match(method, path)) {
             case RouteTable.NotFound nf -> {
                 outcome.status = write(res, Problem.of(404, "no-route", "No route", "no route matches " + path)
-                        .toResponse(traceId), head, traceId, null);
+                        .toResponse(traceId, requestId), head, traceId, null);
                 return;
             }
             case RouteTable.MethodNotAllowed mna -> {
                 Problem problem = Problem.of(405, "method-not-allowed", "Method not allowed",
                                              method + " is not allowed on " + path)
                         .withHeader("Allow", String.join(", ", mna.allowed()));
-                outcome.status = write(res, problem.toResponse(traceId), head, traceId, null);
+                outcome.status = write(res, problem.toResponse(traceId, requestId), head, traceId, null);
                 return;
             }
             case RouteTable.Matched m -> route = m.route();
@@ -136,11 +141,11 @@ public final class ProxyHandler implements Handler {
                 : List.of();
         String host = in.first(HeaderNames.HOST).orElse(null);
         Exchange.Client client = new Exchange.Client(peer, forwarding.clientAddress(peer, forwardedFor), req.isSecure(), host);
-        Exchange exchange = new Exchange(route, client, traceId);
+        Exchange exchange = new Exchange(route, client, traceId, requestId);
         outcome.exchange = exchange;
 
         ProxyRequest request = new ProxyRequest(method, path, req.prologue().query().rawValue(),
-                                                forwardableHeaders(in, client), body(req, traceId));
+                                                forwardableHeaders(in, client, requestId), body(req, traceId, requestId));
         ProxyResponse response;
         try {
             response = current.run(exchange, request);
@@ -163,7 +168,7 @@ public final class ProxyHandler implements Handler {
         outcome.status = write(res, response, head, traceId, route.id());
     }
 
-    private Headers forwardableHeaders(ServerRequestHeaders in, Exchange.Client client) {
+    private Headers forwardableHeaders(ServerRequestHeaders in, Exchange.Client client, String requestId) {
         List<String> connection = in.contains(HeaderNames.CONNECTION) ? in.get(HeaderNames.CONNECTION).allValues() : List.of();
         Set<String> drop = HopByHop.namesToDrop(connection);
         Headers.Builder out = Headers.builder();
@@ -173,6 +178,9 @@ public final class ProxyHandler implements Handler {
             String lower = name.toLowerCase(Locale.ROOT);
             if (drop.contains(lower) || lower.equals("host") || lower.equals("expect")) {
                 continue; // Host is set per upstream; Expect: 100-continue was answered by Sidegate itself
+            }
+            if (lower.equals(requestIds.header().lowerCase())) {
+                continue; // replaced below by the id Sidegate resolved
             }
             if (lower.indexOf('_') >= 0 && Forwarding.FORWARDING_HEADERS.contains(Headers.normalName(lower))) {
                 continue; // X_Forwarded_For is X-Forwarded-For to a CGI-style upstream: never a client's to set
@@ -185,15 +193,16 @@ public final class ProxyHandler implements Handler {
             }
         }
         forwarding.apply(originalForwardedFor, out, client);
+        out.set(requestIds.header().defaultCase(), requestId);
         return out.build();
     }
 
-    private RequestBody body(ServerRequest req, String traceId) {
+    private RequestBody body(ServerRequest req, String traceId, String requestId) {
         if (!req.content().hasEntity()) {
             return RequestBody.none();
         }
         long length = req.headers().contentLength().orElse(-1);
-        return new RequestBody(connections.guard(req.content().inputStream(), traceId), length);
+        return new RequestBody(connections.guard(req.content().inputStream(), traceId, requestId), length);
     }
 
     /** Ends the client connection once this response is out, and refuses a request pipelined behind it. */
@@ -211,9 +220,11 @@ public final class ProxyHandler implements Handler {
             int status = response.status();
             boolean noContent = status == 204 || status == 205 || status == 304 || status < 200;
             res.status(Statuses.of(status));
+            String requestIdName = requestIds.header().defaultCase();
             response.headers().forEach((name, value) -> {
-                // Helidon frames bodiless responses itself and refuses a non-zero Content-Length on them.
-                if (!(noContent && name.equalsIgnoreCase("Content-Length"))) {
+                // Helidon frames bodiless responses itself and refuses a non-zero Content-Length on them. The request
+                // id is already set: an upstream that echoes it must not make it two values.
+                if (!(noContent && name.equalsIgnoreCase("Content-Length")) && !name.equalsIgnoreCase(requestIdName)) {
                     res.headers().add(HeaderValues.create(HeaderNames.create(name), value));
                 }
             });
@@ -301,12 +312,16 @@ public final class ProxyHandler implements Handler {
 
     /** The upstream body failed: a problem answer while nothing is sent yet, else the client connection is cut. */
     private int bodyFailed(Exception e, boolean written, ServerResponse res, String traceId, String routeId) {
+        String requestId = res.headers().first(requestIds.header()).orElse(null); // the reset below clears it
         if (!written && e instanceof BodyFailure failure && res instanceof io.helidon.webserver.http.RoutingResponse routing
                 && routing.reset()) {
             LOG.log(System.Logger.Level.WARNING, "upstream body of route " + routeId + " failed before the response "
                     + "started (trace " + traceId + "): " + Messages.oneLine(e));
             res.header(TRACE_ID_HEADER, traceId);
-            return write(res, failure.problem(routeId).toResponse(traceId), false, traceId, routeId);
+            if (requestId != null) {
+                res.header(requestIds.header(), requestId);
+            }
+            return write(res, failure.problem(routeId).toResponse(traceId, requestId), false, traceId, routeId);
         }
         // Headers are already sent (or the failure is not the upstream's): cutting the connection is the only way
         // to tell the client.

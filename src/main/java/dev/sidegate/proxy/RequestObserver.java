@@ -12,9 +12,10 @@ public interface RequestObserver {
     /**
      * A request arrived.
      *
-     * @param header a header's first value by name (null when absent)
+     * @param requestId the request's id ({@link RequestIds})
+     * @param header    a header's first value by name (null when absent)
      */
-    Observation begin(String method, InetAddress peer, Function<String, String> header);
+    Observation begin(String method, InetAddress peer, String requestId, Function<String, String> header);
 
     /** One request being observed; {@link #finish} is called exactly once, on the request's thread. */
     interface Observation {
@@ -31,7 +32,7 @@ public interface RequestObserver {
     }
 
     /** Sees nothing, and makes a fresh trace id per request. */
-    RequestObserver NONE = (method, peer, header) -> new Observation() {
+    RequestObserver NONE = (method, peer, requestId, header) -> new Observation() {
         private final String traceId = TraceIds.fromTraceparent(header.apply("traceparent"));
 
         @Override

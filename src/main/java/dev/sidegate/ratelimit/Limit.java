@@ -7,8 +7,15 @@ import java.time.Duration;
  *
  * @param requests capacity, and tokens added per window
  * @param window   refill period, whole seconds
+ * @param enforce  false: shadow mode. The bucket is kept exactly as when enforced, but a request it alone would deny
+ *                 is admitted and counted as {@code shadow_denied}
  */
-public record Limit(long requests, Duration window) {
+public record Limit(long requests, Duration window, boolean enforce) {
+
+    /** An enforced limit. */
+    public Limit(long requests, Duration window) {
+        this(requests, window, true);
+    }
 
     /** Tokens per microsecond (fractional; the bucket keeps fractions). */
     public double ratePerMicro() {

@@ -43,7 +43,6 @@ public record RateLimitSettings(Map<String, Limit> tiers,
     public static final String ENV_ON_REDIS_FAILURE = "SIDEGATE_RATE_LIMIT_ON_REDIS_FAILURE";
     public static final String DEFAULT_TIER = "default";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
-    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     public RateLimitSettings {
         tiers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tiers));
@@ -80,7 +79,7 @@ public record RateLimitSettings(Map<String, Limit> tiers,
         long share = limiting.integer("local_share", 1, 10_000).orElse(1L);
         Optional<String> apiKeyHeader = limiting.string("api_key_header");
         apiKeyHeader.ifPresent(h -> {
-            if (!HEADER_NAME.matcher(h).matches()) {
+            if (!dev.sidegate.config.HeaderFieldNames.valid(h)) {
                 throw limiting.get("api_key_header").invalid("not a valid header name: '" + h + "'");
             }
         });
@@ -100,16 +99,20 @@ public record RateLimitSettings(Map<String, Limit> tiers,
         }
         Map<String, Limit> tiers = new LinkedHashMap<>();
         Map<String, Limit> routes = new LinkedHashMap<>();
+        boolean enforceAll = limits.bool("enforce").orElse(true);
         for (Map.Entry<String, ConfigView> e : limits.children().entrySet()) {
+            if (e.getKey().equals("enforce")) {
+                continue; // read above: the default of every limit's own `enforce`
+            }
             if (e.getKey().equals("routes")) {
                 for (Map.Entry<String, ConfigView> r : e.getValue().children().entrySet()) {
-                    routes.put(r.getKey(), limit(r.getValue()));
+                    routes.put(r.getKey(), limit(r.getValue(), enforceAll));
                 }
             } else {
                 if (!NAME.matcher(e.getKey()).matches()) {
                     throw e.getValue().invalid("a tier name may use letters, digits, '_', '.' and '-' only");
                 }
-                tiers.put(e.getKey(), limit(e.getValue()));
+                tiers.put(e.getKey(), limit(e.getValue(), enforceAll));
             }
         }
         if (!tiers.isEmpty() && !tiers.containsKey(DEFAULT_TIER)) {
@@ -148,7 +151,7 @@ public record RateLimitSettings(Map<String, Limit> tiers,
         }
     }
 
-    private static Limit limit(ConfigView v) {
+    private static Limit limit(ConfigView v, boolean enforceByDefault) {
         long requests = v.integer("requests", 1, 1_000_000_000L)
                 .orElseThrow(() -> v.get("requests").invalid("required: a whole number of requests per window"));
         Duration window = v.duration("window").orElseThrow(() -> v.get("window").invalid("required, e.g. 60s"));
@@ -159,7 +162,7 @@ public record RateLimitSettings(Map<String, Limit> tiers,
             throw v.get("window").invalid("must be whole seconds (RateLimit-Policy states it in seconds), got "
                     + Durations.format(window));
         }
-        return new Limit(requests, window);
+        return new Limit(requests, window, v.bool("enforce").orElse(enforceByDefault));
     }
 
     private static boolean holdsPemCertificate(Path file) {

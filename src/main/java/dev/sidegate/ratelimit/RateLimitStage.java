@@ -61,20 +61,29 @@ final class RateLimitStage implements Stage {
                 String decision = allowed.fallback() ? "fallback_allowed" : "allowed";
                 metrics.rateLimitDecision(decision);
                 exchange.annotate("rate_limit.decision", decision);
-                ProxyResponse response = chain.proceed(request);
-                yield allowed.buckets().isEmpty() ? response
-                        : response.withHeaders(withRateLimitFields(response.headers().toBuilder(), allowed.buckets()).build());
+                yield withFields(chain.proceed(request), enforced(allowed.buckets()));
             }
             case RateLimiter.Denied denied -> {
+                List<RateLimiter.BucketState> enforced = enforced(denied.buckets());
+                if (enforced.stream().noneMatch(RateLimitStage::empty)) {
+                    // Only limits in shadow mode are empty: admitted, and the buckets stay as a denial leaves them.
+                    String decision = denied.fallback() ? "fallback_shadow_denied" : "shadow_denied";
+                    metrics.rateLimitDecision(decision);
+                    exchange.annotate("rate_limit.decision", decision);
+                    exchange.annotate("rate_limit.shadow_denied_by", String.join(",", denied.buckets().stream()
+                            .filter(RateLimitStage::empty).map(st -> st.bucket().policy()).toList()));
+                    yield withFields(chain.proceed(request), enforced);
+                }
                 String decision = denied.fallback() ? "fallback_denied" : "denied";
                 metrics.rateLimitDecision(decision);
                 exchange.annotate("rate_limit.decision", decision);
-                long retryAfter = Math.max(1, ceilSeconds(denied.waitMicros()));
-                BucketStateNames empty = emptiest(denied.buckets());
+                long retryAfter = Math.max(1, ceilSeconds(enforced.stream().filter(RateLimitStage::empty)
+                                                                  .mapToLong(RateLimiter.BucketState::waitMicros).max().orElse(0)));
+                BucketStateNames empty = emptiest(enforced);
                 Problem problem = new Problem(429, QUOTA_EXCEEDED, "Quota exceeded",
                         "rate limit \"" + empty.policy() + "\" exceeded: " + empty.requests() + " requests per "
                                 + empty.windowSeconds() + "s; retry in " + retryAfter + "s",
-                        withRateLimitFields(Headers.builder(), denied.buckets())
+                        withRateLimitFields(Headers.builder(), enforced)
                                 .set("Retry-After", Long.toString(retryAfter)).build());
                 yield exchange.problem(problem);
             }
@@ -109,6 +118,20 @@ final class RateLimitStage implements Stage {
             }
         }
         return buckets;
+    }
+
+    /** Shadow-mode limits never show in the RateLimit fields: clients see only what is enforced. */
+    private static List<RateLimiter.BucketState> enforced(List<RateLimiter.BucketState> states) {
+        return states.stream().filter(st -> st.bucket().limit().enforce()).toList();
+    }
+
+    private static boolean empty(RateLimiter.BucketState state) {
+        return state.waitMicros() > 0;
+    }
+
+    private ProxyResponse withFields(ProxyResponse response, List<RateLimiter.BucketState> states) {
+        return states.isEmpty() ? response
+                : response.withHeaders(withRateLimitFields(response.headers().toBuilder(), states).build());
     }
 
     /** RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers-11), plus the legacy trio if enabled. */

@@ -46,7 +46,7 @@ public final class AccessLog implements AutoCloseable {
     /** One finished request. Null fields are left out. */
     public record Entry(Instant time, String method, String path, String route, int status, double durationMs,
                         String upstream, Integer upstreamStatus, String clientIp, String userId, String traceId,
-                        String rateLimit, String auth) {
+                        String requestId, String rateLimit, String auth) {
     }
 
     public void write(AccessLogSettings settings, Entry e) {
@@ -73,6 +73,7 @@ public final class AccessLog implements AutoCloseable {
             field(g, "client_ip", e.clientIp());
             field(g, "user_id", e.userId());
             field(g, "trace_id", e.traceId());
+            field(g, "request_id", e.requestId());
             field(g, "rate_limit", e.rateLimit());
             field(g, "auth", e.auth());
             g.writeEndObject();

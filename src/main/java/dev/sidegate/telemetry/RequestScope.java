@@ -27,9 +27,11 @@ final class RequestScope implements RequestObserver.Observation {
     private final Instant start = Instant.now();
     private final String method;
     private final InetAddress peer;
+    private final String requestId;
 
     RequestScope(Telemetry telemetry, AccessLogSettings accessLog, Span span, java.util.function.Function<String, String> header,
-                 String method, InetAddress peer) {
+                 String method, InetAddress peer, String requestId) {
+        this.requestId = requestId;
         this.telemetry = telemetry;
         this.accessLog = accessLog;
         this.span = span;
@@ -85,12 +87,13 @@ final class RequestScope implements RequestObserver.Observation {
                 span.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, failure);
             }
             span.setAttribute("client.address", clientIp);
+            span.setAttribute("sidegate.request_id", requestId);
             annotations.forEach((k, v) -> span.setAttribute("sidegate." + k, v));
             span.end();
         }
         telemetry.metrics().request(route, method, status, System.nanoTime() - startNanos);
         telemetry.accessLog().write(accessLog, new AccessLog.Entry(start, method, path, route, status, durationMs, upstream,
-                                                                   upstreamStatus, clientIp, userId, traceId,
+                                                                   upstreamStatus, clientIp, userId, traceId, requestId,
                                                                    annotations.get("rate_limit.decision"),
                                                                    annotations.get("auth.result")));
     }

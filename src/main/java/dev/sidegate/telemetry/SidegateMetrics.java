@@ -45,6 +45,7 @@ public final class SidegateMetrics implements AutoCloseable {
     private final Map<String, Counter> rateLimitDecisions = new ConcurrentHashMap<>();
     private final Map<String, Counter> authFailures = new ConcurrentHashMap<>();
     private final Map<String, Counter> upstreamRetries = new ConcurrentHashMap<>();
+    private final Map<String, Counter> permissionAudits = new ConcurrentHashMap<>();
 
     private record RequestKey(String route, String method, String statusClass) {
     }
@@ -168,6 +169,13 @@ public final class SidegateMetrics implements AutoCloseable {
     /** @param reason missing_token, invalid_token, insufficient_scope or keys_unavailable */
     public void authFailure(String reason) {
         byLabel(authFailures, reason, r -> counter("sidegate.auth.failures", "Rejected authentications by reason", "reason", r))
+                .increment();
+    }
+
+    /** A request admitted by {@code permission_mode: audit} that lacked its route's permission. */
+    public void permissionAudited(String route) {
+        byLabel(permissionAudits, route, r -> counter("sidegate.auth.audit_denied",
+                "Requests admitted by permission_mode: audit that the route's permission would have denied", "route", r))
                 .increment();
     }
 

@@ -36,9 +36,9 @@ public final class Telemetry implements AutoCloseable {
     public RequestObserver observer(AccessLogSettings settings) {
         return new RequestObserver() {
             @Override
-            public Observation begin(String method, InetAddress peer, Function<String, String> header) {
+            public Observation begin(String method, InetAddress peer, String requestId, Function<String, String> header) {
                 Span span = tracing.startServer(header, method);
-                return new RequestScope(Telemetry.this, settings, span, header, method, peer);
+                return new RequestScope(Telemetry.this, settings, span, header, method, peer, requestId);
             }
         };
     }

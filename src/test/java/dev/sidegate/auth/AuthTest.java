@@ -316,6 +316,31 @@ class AuthTest {
     }
 
     @Test
+    void anAuditedPermissionAdmitsATokenWithoutItAndCountsWhatItWouldHaveDenied() throws Exception {
+        String yaml = """
+                routes:
+                  - path: /orders
+                    permission: orders:write
+                    permission_mode: audit
+                """;
+        try (SidegateFixture sg = SidegateFixture.start(yaml, env(jwks))) {
+            HttpResponse<String> admitted = withToken(sg, "/orders/1", Tokens.rs256(RSA, c -> { }));
+            assertEquals(200, admitted.statusCode(), "audit mode admits");
+            assertEquals("usr_123", upstream.last().header("X-User-ID").orElseThrow(), "the identity is still set");
+            assertEquals(1, dev.sidegate.testing.Meters.value(sg, "sidegate_auth_audit_denied_total", "route=\"/orders\""));
+            assertEquals(200, withToken(sg, "/orders/2", Tokens.rs256(RSA, c -> c.claim("permissions", List.of("orders:write"))))
+                    .statusCode());
+            assertEquals(1, dev.sidegate.testing.Meters.value(sg, "sidegate_auth_audit_denied_total", "route=\"/orders\""),
+                         "a token with the permission is not counted");
+            assertEquals(401, withToken(sg, "/orders/3", "not.a.jwt").statusCode(), "authentication is never audited");
+            assertEquals(401, get(sg, "/orders/4").statusCode());
+        }
+        String message = org.junit.jupiter.api.Assertions.assertThrows(dev.sidegate.config.ConfigException.class,
+                () -> SidegateFixture.start("routes:\n  - path: /a\n    permission_mode: audit\n", env(jwks))).getMessage();
+        assertEquals("routes[0].permission_mode: audit applies to a route with a permission, and this one has none", message);
+    }
+
+    @Test
     void publicRoutesNeedNoTokenAndIgnoreABadOne() {
         assertEquals(200, get(sidegate, "/public/a").statusCode());
         assertTrue(upstream.last().header("X-User-ID").isEmpty());

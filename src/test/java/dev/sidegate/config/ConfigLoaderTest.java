@@ -154,6 +154,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aKeyTwiceInOneMappingIsRejectedAndValuesKeepTheirText() {
+        String twice = error("server:\n  port: 7000\n  port: 7001\n", Map.of());
+        assertTrue(twice.contains("is not valid YAML") && twice.contains("duplicate key port"), twice);
+        assertFalse(twice.contains("\n"), "one line");
+
+        SidegateConfig c = load("routes:\n  - path: /v1.0\n    permission: 010\n", Map.of());
+        assertEquals("/v1.0", c.routes().get(0).path());
+        assertEquals("010", c.routes().get(0).permission().orElseThrow(), "no implicit number typing");
+    }
+
+    @Test
     void anEmptyFileMeansDefaults() {
         SidegateConfig c = load("# nothing yet\n", Map.of());
         assertEquals(8000, c.server().port());
@@ -177,6 +188,18 @@ class ConfigLoaderTest {
         assertFalse(block.contains(ip("10.1.128.0")));
         assertFalse(block.contains(ip("::1")));
         assertTrue(Cidr.parse("k", "fd00::/8").contains(ip("fd12::1")));
+    }
+
+    @Test
+    void aRequestIdHeaderMustBeAHeaderNameWithNoMeaningOfItsOwn() {
+        assertEquals("server.request_id_header: not a header name: 'X Request'",
+                     error("server:\n  request_id_header: X Request\n", Map.of()));
+        assertEquals("server.request_id_header: 'Authorization' has a meaning of its own; choose another name",
+                     error("server:\n  request_id_header: Authorization\n", Map.of()));
+        assertEquals("server.request_id_header: 'X-User-ID' is an identity header (stripped from clients and set from the "
+                             + "token); choose another name",
+                     error("server:\n  request_id_header: X-User-ID\n", Map.of()));
+        assertEquals("X-Request-Id", load("", Map.of()).server().requestIdHeader());
     }
 
     private static java.net.InetAddress ip(String literal) {

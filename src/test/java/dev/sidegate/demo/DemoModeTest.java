@@ -48,7 +48,7 @@ class DemoModeTest {
                 while (m.find()) {
                     commands.add(new String[] {m.group(0), m.group(1), m.group(2)});
                 }
-                assertEquals(13, commands.size(), text);
+                assertEquals(15, commands.size(), text);
                 for (String[] command : commands) {
                     String line = command[0];
                     String url = command[1];
@@ -76,7 +76,21 @@ class DemoModeTest {
                         assertEquals(List.of(200, 200, 200, 429), statuses, line);
                         continue;
                     }
+                    if (comment.endsWith("200 200 200")) { // the printed loop runs it three times
+                        List<Integer> statuses = new ArrayList<>();
+                        for (int i = 0; i < 3; i++) {
+                            statuses.add(SidegateFixture.send(request.build()).statusCode());
+                        }
+                        assertEquals(List.of(200, 200, 200), statuses, line);
+                        continue;
+                    }
                     HttpResponse<String> response = SidegateFixture.send(request.build());
+                    if (comment.startsWith("what shadow mode")) {
+                        assertTrue(response.body().contains("sidegate_rate_limit_decisions_total{decision=\"shadow_denied\"} 1.0"),
+                                   response.body());
+                        assertTrue(response.body().contains("sidegate_auth_audit_denied_total{route=\"/api/v1/reports\"} 3.0"),
+                                   response.body());
+                    }
                     if (comment.startsWith("RateLimit-Policy")) {
                         assertEquals(429, response.statusCode(), "the loop above used up the minute's 3 requests");
                         assertTrue(response.headers().firstValue("RateLimit-Policy").isPresent());
@@ -86,6 +100,10 @@ class DemoModeTest {
                     assertEquals(expected, response.statusCode(), line + " -> " + response.body());
                     if (comment.contains("X-Forwarded")) {
                         assertTrue(response.body().contains("\"X-Forwarded-For\""), response.body());
+                    }
+                    if (comment.contains("X-Request-Id")) {
+                        String id = response.headers().firstValue("X-Request-Id").orElseThrow();
+                        assertTrue(response.body().contains("\"X-Request-Id\" : \"" + id + "\""), response.body());
                     }
                     if (comment.contains("X-User-ID")) {
                         assertTrue(response.body().contains("\"X-User-ID\" : \"demo-user\""), response.body());

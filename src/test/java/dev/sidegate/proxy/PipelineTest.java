@@ -20,7 +20,7 @@ class PipelineTest {
     private static final Exchange EXCHANGE = new Exchange(ROUTE,
                                                           new Exchange.Client(InetAddress.getLoopbackAddress(),
                                                                               InetAddress.getLoopbackAddress(), false, "h"),
-                                                          "0123456789abcdef0123456789abcdef");
+                                                          "0123456789abcdef0123456789abcdef", "request-1");
     private static final ProxyRequest REQUEST = new ProxyRequest("GET", "/x", "", Headers.empty(), RequestBody.none());
 
     private static Pipeline pipeline(List<Stage> stages) {

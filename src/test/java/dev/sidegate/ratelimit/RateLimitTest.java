@@ -147,6 +147,28 @@ class RateLimitTest {
     }
 
     @Test
+    void routeLimitKeysWithDotsAreWholePaths() {
+        String yaml = """
+                server:
+                  trusted_proxies: [127.0.0.1/32]
+                rate_limits:
+                  default: {requests: 50, window: 600s}
+                  routes:
+                    /orders.v1.Orders/Get: {requests: 1, window: 600s}
+                    /api/v1.2: {requests: 2, window: 600s}
+                """;
+        try (SidegateFixture sg = SidegateFixture.start(yaml, env(redis.url()))) {
+            String ip = freshIp();
+            assertEquals(1, allowed(sg, "/orders.v1.Orders/Get", ip, 3), "a gRPC method path is one key");
+            assertEquals(2, allowed(sg, "/api/v1.2/items", ip, 4), "a version with a dot is one key");
+            HttpResponse<String> denied = send(sg, "/api/v1.2/items", ip);
+            assertEquals("\"default\";r=47;t=0, \"/api/v1.2\";r=0;t=300",
+                         denied.headers().firstValue("RateLimit").orElseThrow());
+            assertEquals(200, send(sg, "/api/v1/items", ip).statusCode(), "/api/v1 is not /api/v1.2");
+        }
+    }
+
+    @Test
     void clientsAreKeyedByUserThenApiKeyThenTrustedClientIp() {
         String yaml = LIMITS + "rate_limiting:\n  api_key_header: X-API-Key\n";
         try (SidegateFixture sg = SidegateFixture.start(yaml, withAuth(env(redis.url())))) {

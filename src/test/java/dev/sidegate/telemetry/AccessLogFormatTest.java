@@ -39,11 +39,11 @@ class AccessLogFormatTest {
         try {
             timers.shutdownNow(); // no timer flush in this test: only the explicit ones
             log.write(AccessLogSettings.DEFAULT, new AccessLog.Entry(Instant.parse("2026-12-01T10:36:09Z"), "GET", "/a\"b", null,
-                                                                     200, 1.5, null, null, "127.0.0.1", null, "t", null, null));
+                                                                     200, 1.5, null, null, "127.0.0.1", null, "t", "r-1", null, null));
             assertEquals("", out.toString(StandardCharsets.UTF_8), "buffered, not yet written");
             log.flush();
             assertEquals("{\"time\":\"2026-12-01T10:36:09.000000Z\",\"method\":\"GET\",\"path\":\"/a\\\"b\",\"status\":200,"
-                                 + "\"duration_ms\":1.500,\"client_ip\":\"127.0.0.1\",\"trace_id\":\"t\"}\n",
+                                 + "\"duration_ms\":1.500,\"client_ip\":\"127.0.0.1\",\"trace_id\":\"t\",\"request_id\":\"r-1\"}\n",
                          out.toString(StandardCharsets.UTF_8));
         } finally {
             log.close();

@@ -86,6 +86,8 @@ class MetricsAndAccessLogTest {
                 assertFalse(first.has("route"));
                 assertEquals(JSON.readTree(notFound.body()).get("trace_id").asText(), first.get("trace_id").asText(),
                              "the access log carries the trace id of the response's problem body");
+                assertEquals(JSON.readTree(notFound.body()).get("request_id").asText(), first.get("request_id").asText(),
+                             "and its request id");
 
                 String secondLine = stdout.poll(20, TimeUnit.SECONDS);
                 assertNotNull(secondLine);
@@ -100,6 +102,7 @@ class MetricsAndAccessLogTest {
                 assertTrue(second.get("duration_ms").asDouble() > 0, "a proxied request takes some time");
                 assertTrue(second.get("time").asText().endsWith("Z"));
                 assertTrue(second.get("trace_id").asText().matches("[0-9a-f]{32}"));
+                assertEquals(ok.headers().firstValue("X-Request-Id").orElseThrow(), second.get("request_id").asText());
             } finally {
                 process.destroy();
                 process.waitFor(20, TimeUnit.SECONDS);
