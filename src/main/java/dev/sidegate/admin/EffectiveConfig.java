@@ -19,6 +19,7 @@ import dev.sidegate.assembly.RouteSettings;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.assembly.SidegateConfig;
 import dev.sidegate.transform.TransformSettings;
+import dev.sidegate.cors.CorsSettings;
 
 /**
  * The effective configuration as JSON for {@code GET /admin/config}: every value Sidegate uses, after environment
@@ -166,10 +167,23 @@ final class EffectiveConfig {
         m.put("retry", retry);
         m.put("public", r.publicRoute());
         m.put("permission", r.permission().orElse(null));
+        m.put("permission_mode", r.permissionAudit() ? "audit" : "enforce");
         m.put("preserve_host", r.preserveHost());
+        m.put("cors", r.cors().map(EffectiveConfig::cors).orElse(null));
         m.put("transform", r.transform().map(EffectiveConfig::transform).orElse(null));
         // Plugin config blocks are the plugin's to interpret and may hold credentials: names only.
         m.put("plugins", r.plugins().stream().map(p -> p.name()).toList());
+        return m;
+    }
+
+    private static Map<String, Object> cors(CorsSettings c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("allowed_origins", c.anyOrigin() ? List.of("*") : c.origins().stream().map(Object::toString).toList());
+        m.put("allowed_methods", List.copyOf(c.methods()));
+        m.put("allowed_headers", c.anyHeader() ? List.of("*") : List.copyOf(c.headers()));
+        m.put("exposed_headers", c.exposedHeaders());
+        m.put("allow_credentials", c.credentials());
+        m.put("max_age", Durations.format(c.maxAge()));
         return m;
     }
 

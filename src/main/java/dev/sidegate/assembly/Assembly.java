@@ -10,6 +10,7 @@ import java.util.Optional;
 import dev.sidegate.auth.Auth;
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.auth.StripIdentityHeaders;
+import dev.sidegate.cors.CorsStage;
 import dev.sidegate.proxy.Pipeline;
 import dev.sidegate.proxy.ReadinessCheck;
 import dev.sidegate.proxy.Resources;
@@ -28,6 +29,7 @@ import dev.sidegate.upstream.UpstreamCall;
  * decided here and only here: every route gets its own list, with only the stages it needs.
  *
  * <pre>
+ *   cors               answer preflights; CORS headers on answers  (routes with a cors policy, their own or the default)
  *   identity-headers   strip what only Sidegate may set            (every route)
  *   authenticate       verify the token: who is calling            (auth on; the route's public / permission)
  *   rate-limit         take the client's tokens                    (rate_limits on; the tiers, and the route limits
@@ -75,9 +77,10 @@ public final class Assembly {
         List<Route> routes = new ArrayList<>();
         Map<Route, List<Stage>> stages = new IdentityHashMap<>();
         for (RouteSettings r : config.routes()) {
-            Route route = new Route(r.path(), r.methods(), r.upstreamName(), r.caseSensitive());
+            Route route = new Route(r.path(), r.methods(), r.upstreamName(), r.caseSensitive(), r.cors().isPresent());
             UpstreamSettings upstream = config.upstreams().get(r.upstreamName());
             List<Stage> list = new ArrayList<>();
+            r.cors().ifPresent(c -> list.add(new CorsStage(c)));
             list.add(identityHeaders);
             auth.ifPresent(a -> list.add(a.authenticate(r.path(), r.publicRoute(), r.permission(), r.permissionAudit())));
             limits.ifPresent(l -> list.add(l.stageFor(r.path(), r.caseSensitive())));

@@ -26,6 +26,7 @@ import dev.sidegate.config.Messages;
 import dev.sidegate.config.Secret;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.auth.AuthSettings;
+import dev.sidegate.cors.CorsSettings;
 import dev.sidegate.plugin.PluginSpec;
 import dev.sidegate.plugin.Plugins;
 import dev.sidegate.proxy.RequestIds;
@@ -100,10 +101,11 @@ public final class ConfigLoader {
                 UpstreamSettings.parse(root.get("upstreams"), defaultUpstream, v -> ConfigView.parseHttpUrl(v.key(), v.string().orElse(""))));
         upstreams.putIfAbsent(UpstreamSettings.DEFAULT_NAME, UpstreamSettings.withDefaults(UpstreamSettings.DEFAULT_NAME, defaultUpstream));
         boolean routesDeclared = root.get("routes").exists();
+        Optional<CorsSettings> cors = CorsSettings.parseDefault(root);
         List<RouteSettings> routes = routesDeclared
-                ? routes(root.sections("routes"), upstreams)
+                ? routes(root.sections("routes"), upstreams, cors)
                 : List.of(RouteSettings.plain("/", Set.of(), defaultUpstream, UpstreamSettings.DEFAULT_NAME, DEFAULT_ROUTE_TIMEOUT,
-                                              DEFAULT_CONNECT_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RetrySettings.DEFAULT));
+                                              DEFAULT_CONNECT_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RetrySettings.DEFAULT).withCors(cors));
         Optional<AuthSettings> auth = AuthSettings.parse(root.get("auth"), env);
         Optional<RateLimitSettings> rateLimits = RateLimitSettings.parse(root.get("rate_limits"), root.get("rate_limiting"), env);
         AccessLogSettings accessLog = AccessLogSettings.parse(root.get("access_log"));
@@ -186,7 +188,8 @@ public final class ConfigLoader {
                                   requestIdHeader);
     }
 
-    private List<RouteSettings> routes(List<ConfigView> sections, Map<String, UpstreamSettings> upstreams) {
+    private List<RouteSettings> routes(List<ConfigView> sections, Map<String, UpstreamSettings> upstreams,
+                                       Optional<CorsSettings> cors) {
         List<RouteSettings> routes = new ArrayList<>(sections.size());
         for (ConfigView r : sections) {
             String path = r.string("path").orElseThrow(() -> r.get("path").invalid("every route needs a path"));
@@ -224,7 +227,8 @@ public final class ConfigLoader {
                     r.bool("preserve_host").orElse(false),
                     TransformSettings.parse(r.get("transform"), path),
                     plugins(r),
-                    r.bool("case_sensitive").orElse(true)));
+                    r.bool("case_sensitive").orElse(true),
+                    CorsSettings.forRoute(r, cors)));
         }
         return routes;
     }

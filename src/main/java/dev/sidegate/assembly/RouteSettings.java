@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.Set;
 
 import dev.sidegate.config.Cidr;
+import dev.sidegate.cors.CorsSettings;
 import dev.sidegate.config.ConfigException;
 import dev.sidegate.config.ConfigView;
 import dev.sidegate.config.Durations;
@@ -37,6 +38,7 @@ import dev.sidegate.transform.TransformSettings;
  * @param transform     declarative request and response transforms
  * @param plugins       plugins enabled on this route, in order
  * @param caseSensitive whether the path prefix matches case-sensitively (false for upstreams that fold case)
+ * @param cors          the route's CORS policy (its own, or the top-level default); empty for none
  */
 public record RouteSettings(String path,
                             Set<String> methods,
@@ -52,7 +54,8 @@ public record RouteSettings(String path,
                             boolean preserveHost,
                             Optional<TransformSettings> transform,
                             List<PluginSpec> plugins,
-                            boolean caseSensitive) {
+                            boolean caseSensitive,
+                            Optional<CorsSettings> cors) {
 
     public RouteSettings {
         methods = Set.copyOf(methods);
@@ -63,7 +66,13 @@ public record RouteSettings(String path,
     public static RouteSettings plain(String path, Set<String> methods, URI upstream, String upstreamName, Duration timeout,
                                       Duration connectTimeout, Duration totalTimeout, RetrySettings retry) {
         return new RouteSettings(path, methods, upstream, upstreamName, timeout, connectTimeout, totalTimeout, retry, false,
-                                 Optional.empty(), false, false, Optional.empty(), List.of(), true);
+                                 Optional.empty(), false, false, Optional.empty(), List.of(), true, Optional.empty());
+    }
+
+    /** The same route with another CORS policy. */
+    public RouteSettings withCors(Optional<CorsSettings> policy) {
+        return new RouteSettings(path, methods, upstream, upstreamName, timeout, connectTimeout, totalTimeout, retry, publicRoute,
+                                 permission, permissionAudit, preserveHost, transform, plugins, caseSensitive, policy);
     }
 
     /** Whether this route's prefix covers the path (equal, or below it on whole segments). */

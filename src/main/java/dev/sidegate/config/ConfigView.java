@@ -46,6 +46,11 @@ public final class ConfigView {
         return node.exists();
     }
 
+    /** Whether this key holds a single value (as opposed to a section or a list). */
+    public boolean isValue() {
+        return node.exists() && node.type() == Config.Type.VALUE;
+    }
+
     public ConfigView get(String name) {
         String child = displayKey.isEmpty() ? name : displayKey + "." + name;
         return new ConfigView(node.get(Config.Key.escapeName(name)), child, read);

@@ -19,6 +19,7 @@ public final class Exchange {
     private Problem denial;
     private UpstreamAttempt attempt;
     private Map<String, String> annotations;
+    private Headers answerHeaders = Headers.empty();
 
     public Exchange(Route route, Client client, String traceId, String requestId) {
         this.route = route;
@@ -105,6 +106,21 @@ public final class Exchange {
 
     public Map<String, String> annotations() {
         return annotations == null ? Map.of() : annotations;
+    }
+
+    /**
+     * Adds headers that every answer to this request carries, the upstream's and Sidegate's own problems alike
+     * (the CORS headers); a later call for the same name replaces the value.
+     */
+    public void addAnswerHeaders(Headers headers) {
+        Headers.Builder b = answerHeaders.toBuilder();
+        headers.forEach(b::set);
+        answerHeaders = b.build();
+    }
+
+    /** What {@link #addAnswerHeaders} collected; empty for most requests. */
+    public Headers answerHeaders() {
+        return answerHeaders;
     }
 
     /** Renders a problem for this request, with its trace and request ids. */

@@ -36,6 +36,28 @@ public final class Headers {
         return name.toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
+    /**
+     * A list-valued field ({@code Vary}) with the names of {@code more} added that {@code existing} does not have,
+     * compared without case; {@code *} stays {@code *}.
+     */
+    public static String mergeTokens(String existing, String more) {
+        if (existing.trim().equals("*")) {
+            return existing;
+        }
+        StringBuilder merged = new StringBuilder(existing.trim());
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String t : existing.split(",")) {
+            seen.add(t.trim().toLowerCase(java.util.Locale.ROOT));
+        }
+        for (String t : more.split(",")) {
+            String name = t.trim();
+            if (!name.isEmpty() && seen.add(name.toLowerCase(java.util.Locale.ROOT))) {
+                merged.append(merged.isEmpty() ? "" : ", ").append(name);
+            }
+        }
+        return merged.toString();
+    }
+
     public int size() {
         return names.length;
     }

@@ -9,11 +9,13 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 
 import dev.sidegate.config.Messages;
 import io.helidon.http.Header;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.ServerRequestHeaders;
@@ -30,6 +32,7 @@ import io.helidon.webserver.http.ServerResponse;
  */
 public final class ProxyHandler implements Handler {
     private static final System.Logger LOG = System.getLogger(ProxyHandler.class.getName());
+    private static final HeaderName ACCESS_CONTROL_REQUEST_METHOD = HeaderNames.create("Access-Control-Request-Method");
     private static final int BUFFER_SIZE = 16 * 1024;
     private static final int WHOLE_BODY_LIMIT = 16 * 1024;
     /** Every response names its trace, so a client can quote it when reporting a problem. */
@@ -112,7 +115,7 @@ public final class ProxyHandler implements Handler {
         switch (normalizer.normalize(req.prologue().uriPath().rawPath())) {
             case PathNormalizer.Rejected r -> {
                 outcome.status = write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId, requestId),
-                                       head, traceId, null);
+                                       head, traceId, null, Headers.empty());
                 return;
             }
             case PathNormalizer.Normalized n -> path = n.path();
@@ -120,17 +123,17 @@ public final class ProxyHandler implements Handler {
         outcome.path = path;
 
         Route route;
-        switch (current.routes().match(method, path)) {
+        switch (match(current.routes(), method, path, in)) {
             case RouteTable.NotFound nf -> {
                 outcome.status = write(res, Problem.of(404, "no-route", "No route", "no route matches " + path)
-                        .toResponse(traceId, requestId), head, traceId, null);
+                        .toResponse(traceId, requestId), head, traceId, null, Headers.empty());
                 return;
             }
             case RouteTable.MethodNotAllowed mna -> {
                 Problem problem = Problem.of(405, "method-not-allowed", "Method not allowed",
                                              method + " is not allowed on " + path)
                         .withHeader("Allow", String.join(", ", mna.allowed()));
-                outcome.status = write(res, problem.toResponse(traceId, requestId), head, traceId, null);
+                outcome.status = write(res, problem.toResponse(traceId, requestId), head, traceId, null, Headers.empty());
                 return;
             }
             case RouteTable.Matched m -> route = m.route();
@@ -165,7 +168,22 @@ public final class ProxyHandler implements Handler {
             closeAfter(res);
         }
         outcome.status = response.status();
-        outcome.status = write(res, response, head, traceId, route.id());
+        outcome.status = write(res, response, head, traceId, route.id(), exchange.answerHeaders());
+    }
+
+    /**
+     * A CORS preflight is matched by the method it asks about, so that it finds the route the real request would
+     * take; only a route that answers preflights itself takes it. Any other OPTIONS is matched as OPTIONS.
+     */
+    private static RouteTable.Match match(RouteTable routes, String method, String path, ServerRequestHeaders in) {
+        if (method.equals("OPTIONS") && in.contains(HeaderNames.ORIGIN) && in.contains(ACCESS_CONTROL_REQUEST_METHOD)) {
+            String asked = in.get(ACCESS_CONTROL_REQUEST_METHOD).get().trim();
+            Optional<Route> route = routes.matchPreflight(asked, path);
+            if (route.isPresent()) {
+                return new RouteTable.Matched(route.get());
+            }
+        }
+        return routes.match(method, path);
     }
 
     private Headers forwardableHeaders(ServerRequestHeaders in, Exchange.Client client, String requestId) {
@@ -215,7 +233,7 @@ public final class ProxyHandler implements Handler {
     }
 
     /** Writes the response; returns the status the client got. */
-    private int write(ServerResponse res, ProxyResponse response, boolean head, String traceId, String routeId) {
+    private int write(ServerResponse res, ProxyResponse response, boolean head, String traceId, String routeId, Headers extra) {
         try (ResponseBody body = response.body()) {
             int status = response.status();
             boolean noContent = status == 204 || status == 205 || status == 304 || status < 200;
@@ -228,6 +246,7 @@ public final class ProxyHandler implements Handler {
                     res.headers().add(HeaderValues.create(HeaderNames.create(name), value));
                 }
             });
+            addAnswerHeaders(res, extra);
             if (head || noContent) {
                 res.send();
                 return status;
@@ -240,9 +259,29 @@ public final class ProxyHandler implements Handler {
                 return status;
             }
             if (body.length() > 0 && body.length() <= WHOLE_BODY_LIMIT) {
-                return sendWhole(body.stream(), (int) body.length(), res, status, traceId, routeId);
+                return sendWhole(body.stream(), (int) body.length(), res, status, traceId, routeId, extra);
             }
-            return stream(body.stream(), res, status, traceId, routeId);
+            return stream(body.stream(), res, status, traceId, routeId, extra);
+        }
+    }
+
+    /**
+     * Headers a stage asked for on every answer to its request (CORS), whoever made the answer; a {@code Vary} adds
+     * its names to the upstream's.
+     */
+    private static void addAnswerHeaders(ServerResponse res, Headers extra) {
+        for (int i = 0; i < extra.size(); i++) {
+            String name = extra.name(i);
+            String value = extra.value(i);
+            if (name.equalsIgnoreCase("Vary")) {
+                Optional<String> vary = res.headers().first(HeaderNames.VARY);
+                if (vary.isPresent()) {
+                    value = Headers.mergeTokens(vary.get(), value);
+                }
+                res.headers().set(HeaderValues.create(HeaderNames.VARY, value));
+            } else {
+                res.headers().set(HeaderValues.create(HeaderNames.create(name), value));
+            }
         }
     }
 
@@ -251,7 +290,7 @@ public final class ProxyHandler implements Handler {
      * larger than the body (most API answers are a few KiB). Nothing is sent before the body is complete, so a
      * failing upstream still gets its problem answer.
      */
-    private int sendWhole(InputStream from, int length, ServerResponse res, int status, String traceId, String routeId) {
+    private int sendWhole(InputStream from, int length, ServerResponse res, int status, String traceId, String routeId, Headers extra) {
         byte[] entity = new byte[length];
         int filled = 0;
         try {
@@ -263,7 +302,7 @@ public final class ProxyHandler implements Handler {
                 filled += n;
             }
         } catch (IOException | RuntimeException e) {
-            return bodyFailed(e, false, res, traceId, routeId);
+            return bodyFailed(e, false, res, traceId, routeId, extra);
         }
         try {
             connections.whileSending(() -> res.send(entity));
@@ -278,7 +317,7 @@ public final class ProxyHandler implements Handler {
      * Copies the body to the client, flushing whenever the upstream pauses. Helidon sends the status and headers
      * with the first body bytes, so a body that fails before its first byte is still answered with a problem.
      */
-    private int stream(InputStream from, ServerResponse res, int status, String traceId, String routeId) {
+    private int stream(InputStream from, ServerResponse res, int status, String traceId, String routeId, Headers extra) {
         byte[] buffer = new byte[BUFFER_SIZE];
         OutputStream to = connections.guard(res.outputStream());
         boolean written = false;
@@ -287,7 +326,7 @@ public final class ProxyHandler implements Handler {
             try {
                 n = from.read(buffer);
             } catch (IOException | RuntimeException e) {
-                return bodyFailed(e, written, res, traceId, routeId);
+                return bodyFailed(e, written, res, traceId, routeId, extra);
             }
             if (n < 0) {
                 break;
@@ -311,7 +350,7 @@ public final class ProxyHandler implements Handler {
     }
 
     /** The upstream body failed: a problem answer while nothing is sent yet, else the client connection is cut. */
-    private int bodyFailed(Exception e, boolean written, ServerResponse res, String traceId, String routeId) {
+    private int bodyFailed(Exception e, boolean written, ServerResponse res, String traceId, String routeId, Headers extra) {
         String requestId = res.headers().first(requestIds.header()).orElse(null); // the reset below clears it
         if (!written && e instanceof BodyFailure failure && res instanceof io.helidon.webserver.http.RoutingResponse routing
                 && routing.reset()) {
@@ -321,7 +360,7 @@ public final class ProxyHandler implements Handler {
             if (requestId != null) {
                 res.header(requestIds.header(), requestId);
             }
-            return write(res, failure.problem(routeId).toResponse(traceId, requestId), false, traceId, routeId);
+            return write(res, failure.problem(routeId).toResponse(traceId, requestId), false, traceId, routeId, extra);
         }
         // Headers are already sent (or the failure is not the upstream's): cutting the connection is the only way
         // to tell the client.

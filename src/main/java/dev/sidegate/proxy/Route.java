@@ -10,11 +10,18 @@ import java.util.Set;
  * @param methods       upper-case methods it accepts; empty for all but TRACE and CONNECT
  * @param upstream      the name of its upstream
  * @param caseSensitive whether the prefix matches case-sensitively
+ * @param answersPreflight whether a stage of the route answers CORS preflights itself: a preflight is then matched by
+ *                      the method it asks about, whatever {@code methods} says of OPTIONS
  */
-public record Route(String id, Set<String> methods, String upstream, boolean caseSensitive) {
+public record Route(String id, Set<String> methods, String upstream, boolean caseSensitive, boolean answersPreflight) {
 
     public Route {
         methods = Set.copyOf(methods);
+    }
+
+    /** A route that leaves preflights to its upstream. */
+    public Route(String id, Set<String> methods, String upstream, boolean caseSensitive) {
+        this(id, methods, upstream, caseSensitive, false);
     }
 
     /** Whether the prefix covers the path: equal, or below it on whole segments. */

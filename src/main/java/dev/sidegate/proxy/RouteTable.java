@@ -3,6 +3,7 @@ package dev.sidegate.proxy;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -99,6 +100,30 @@ public final class RouteTable {
             allowed.addAll(route.methods());
         }
         return allowed == null ? new NotFound() : new MethodNotAllowed(allowed);
+    }
+
+    /**
+     * The route that answers a CORS preflight asking about {@code askedMethod}: the one the real request would take
+     * if it answers preflights, else one for the same (longest) prefix that does; empty when no route of that prefix
+     * answers preflights (the OPTIONS is then an ordinary request).
+     */
+    public Optional<Route> matchPreflight(String askedMethod, String path) {
+        if (match(askedMethod, path) instanceof Matched m && m.route().answersPreflight()) {
+            return Optional.of(m.route());
+        }
+        String matchedPrefix = null;
+        for (Route route : byLengthDescending) {
+            if (matchedPrefix != null && !matchedPrefix.equals(route.id())) {
+                break;
+            }
+            if (route.covers(path)) {
+                matchedPrefix = route.id();
+                if (route.answersPreflight()) {
+                    return Optional.of(route);
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /** Whether the path equals the prefix or lies below it on whole segments. */

@@ -19,10 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every curl command that demo mode prints works, and does what its comment says. */
 class DemoModeTest {
-    private static final Pattern CURL = Pattern.compile("curl [^\\n]*?'?(http://localhost:\\d+[^' ;\\n]*)'?[^\\n#]*#\\s*(.*)");
+    private static final Pattern CURL = Pattern.compile(
+            "curl [^\\n]*?(?<!Origin: )'?(http://localhost:\\d+[^' ;\\n]*)'?[^\\n#]*#\\s*(.*)");
 
     private static int expectedStatus(String comment) {
-        for (int status : new int[] {400, 401, 403, 404}) {
+        for (int status : new int[] {204, 400, 401, 403, 404}) {
             if (comment.contains(String.valueOf(status))) {
                 return status;
             }
@@ -48,7 +49,7 @@ class DemoModeTest {
                 while (m.find()) {
                     commands.add(new String[] {m.group(0), m.group(1), m.group(2)});
                 }
-                assertEquals(15, commands.size(), text);
+                assertEquals(16, commands.size(), text);
                 for (String[] command : commands) {
                     String line = command[0];
                     String url = command[1];
@@ -67,6 +68,13 @@ class DemoModeTest {
                     }
                     if (contentType.find()) {
                         request.header("Content-Type", contentType.group(1));
+                    }
+                    if (line.contains("-X OPTIONS")) {
+                        request.method("OPTIONS", HttpRequest.BodyPublishers.noBody());
+                        Matcher header = Pattern.compile("-H '([\\w-]+): ([^']*)'").matcher(line);
+                        while (header.find()) {
+                            request.header(header.group(1), header.group(2));
+                        }
                     }
                     if (comment.endsWith("200 200 200 429")) { // the printed loop runs the command four times
                         List<Integer> statuses = new ArrayList<>();
@@ -98,6 +106,11 @@ class DemoModeTest {
                     }
                     int expected = expectedStatus(comment);
                     assertEquals(expected, response.statusCode(), line + " -> " + response.body());
+                    if (comment.startsWith("CORS preflight")) {
+                        assertEquals("http://localhost:3000", response.headers().firstValue("Access-Control-Allow-Origin").orElseThrow());
+                        assertEquals("authorization, content-type", response.headers().firstValue("Access-Control-Allow-Headers").orElseThrow());
+                        continue;
+                    }
                     if (comment.contains("X-Forwarded")) {
                         assertTrue(response.body().contains("\"X-Forwarded-For\""), response.body());
                     }
