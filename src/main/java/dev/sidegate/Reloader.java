@@ -1,6 +1,5 @@
 package dev.sidegate;
 
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -66,11 +65,12 @@ final class Reloader implements AutoCloseable {
         try {
             loaded = from.get();
             if (loaded.source().version().equals(old.config().source().version())) {
+                status = status.unchanged(trigger, loaded.source().version());
                 return new ReloadResult.Unchanged(loaded.source().version());
             }
             built = Assembly.build(loaded.withServer(startup.server()), shared);
         } catch (ConfigException e) {
-            status = new ReloadStatus(Instant.now(), e.getMessage(), status.restartRequired());
+            status = status.rejected(trigger, old.config().source().version(), e.getMessage());
             shared.metrics().configReload("rejected");
             LOG.log(System.Logger.Level.WARNING, "configuration reload (" + trigger + ") rejected, version "
                     + old.config().source().version() + " stays in force: " + e.getMessage());
@@ -80,7 +80,7 @@ final class Reloader implements AutoCloseable {
         current.set(built);
         shared.housekeeping().schedule(old::retire, retireDelayMillis, TimeUnit.MILLISECONDS);
         List<String> restart = startupOnlyChanges(startup, loaded);
-        status = new ReloadStatus(status.rejectedAt(), status.rejectedReason(), restart);
+        status = status.applied(trigger, built.config().source().version(), restart);
         shared.metrics().configReload("ok");
         SidegateConfig next = built.config();
         LOG.log(System.Logger.Level.INFO, "configuration reloaded (" + trigger + "): version " + old.config().source().version()

@@ -45,6 +45,7 @@ public final class AdminListener {
                 .contentEncoding(ContentEncodingContext.builder().contentEncodingsDiscoverServices(false).build())
                 .directHandlers(ErrorPages.all(null))
                 .routing(r -> r.register("/admin", views)
+                        .get("/", views.page())
                         .get("/observe/metrics", (req, res) -> {
                             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"));
                             res.header(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));

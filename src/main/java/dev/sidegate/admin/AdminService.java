@@ -31,13 +31,29 @@ public final class AdminService implements HttpService {
     private final Supplier<ReloadStatus> reloadStatus;
     private final java.util.Optional<dev.sidegate.config.Secret> token;
 
+    private final AdminStatus status;
+
     public AdminService(Supplier<SidegateConfig> config, UpstreamGuards guards, Supplier<ReloadResult> reload,
-                        Supplier<ReloadStatus> reloadStatus, java.util.Optional<dev.sidegate.config.Secret> token) {
+                        Supplier<ReloadStatus> reloadStatus, java.util.Optional<dev.sidegate.config.Secret> token,
+                        AdminStatus status) {
         this.config = config;
         this.guards = guards;
         this.reload = reload;
         this.reloadStatus = reloadStatus;
         this.token = token;
+        this.status = status;
+    }
+
+    /** {@code GET /} on the admin port: the admin page, for the same peers as the views. */
+    public io.helidon.webserver.http.Handler page() {
+        AdminPage page = AdminPage.load();
+        return (req, res) -> {
+            if (!allowed(req)) {
+                forbid(res);
+                return;
+            }
+            page.send(res);
+        };
     }
 
     /** Loopback peers, or any peer with the admin token. */
@@ -50,6 +66,16 @@ public final class AdminService implements HttpService {
                 && token.get().matches(authorization.substring(7).trim());
     }
 
+    private void forbid(io.helidon.webserver.http.ServerResponse res) {
+        res.status(Status.FORBIDDEN_403);
+        res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, Problem.CONTENT_TYPE));
+        res.header(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));
+        res.send(Problem.of(403, "admin-forbidden", "Admin views forbidden",
+                            "the admin views answer loopback peers" + (token.isPresent()
+                                    ? ", and others with the admin token" : "; set SIDEGATE_ADMIN_TOKEN to reach them from elsewhere"))
+                         .toJson(TraceIds.random(), null));
+    }
+
     @Override
     public void routing(HttpRules rules) {
         rules.any((req, res) -> {
@@ -57,13 +83,12 @@ public final class AdminService implements HttpService {
                 res.next();
                 return;
             }
-            res.status(Status.FORBIDDEN_403);
-            res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, Problem.CONTENT_TYPE));
+            forbid(res);
+        });
+        rules.get("/status", (req, res) -> {
+            res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
             res.header(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));
-            res.send(Problem.of(403, "admin-forbidden", "Admin views forbidden",
-                                "the admin views answer loopback peers" + (token.isPresent()
-                                        ? ", and others with the admin token" : "; set SIDEGATE_ADMIN_TOKEN to reach them from elsewhere"))
-                             .toJson(TraceIds.random(), null));
+            res.send(JSON.writeValueAsBytes(status.snapshot()));
         });
         rules.get("/config", (req, res) -> {
             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));

@@ -143,7 +143,7 @@ final class EffectiveConfig {
     }
 
     private static Map<String, Object> limit(Limit limit) {
-        return Map.of("requests", limit.requests(), "window", Durations.format(limit.window()));
+        return Map.of("requests", limit.requests(), "window", Durations.format(limit.window()), "enforce", limit.enforce());
     }
 
     private static Map<String, Object> route(RouteSettings r) {

@@ -78,6 +78,7 @@ public final class Demo implements AutoCloseable {
                 Sidegate demo is running.
                   proxy     %1$s
                   admin     %2$s
+                  page      %2$s/  (open it in a browser: routes, circuits, limits, recent problems, live)
                   upstream  http://127.0.0.1:%3$d (built-in echo: answers with what it received)
                   config    %4$s
 

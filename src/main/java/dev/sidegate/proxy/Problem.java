@@ -65,6 +65,6 @@ public record Problem(int status, String type, String title, String detail, Head
                 .set("Content-Type", CONTENT_TYPE)
                 .set("Cache-Control", "no-store")
                 .build();
-        return new ProxyResponse(status, h, ResponseBody.of(body));
+        return new ProxyResponse(status, h, ResponseBody.of(body), this);
     }
 }

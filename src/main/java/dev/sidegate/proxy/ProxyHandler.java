@@ -80,7 +80,7 @@ public final class ProxyHandler implements Handler {
             outcome.failure = e.getClass().getSimpleName();
             throw e;
         } finally {
-            scope.finish(outcome.status, outcome.path, outcome.exchange, outcome.failure);
+            scope.finish(outcome.status, outcome.path, outcome.exchange, outcome.failure, outcome.problem);
         }
     }
 
@@ -90,6 +90,7 @@ public final class ProxyHandler implements Handler {
         private int status = 500;
         private Exchange exchange;
         private String failure;
+        private Problem problem;
 
         Outcome(String rawPath) {
             this.path = rawPath;
@@ -115,7 +116,7 @@ public final class ProxyHandler implements Handler {
         switch (normalizer.normalize(req.prologue().uriPath().rawPath())) {
             case PathNormalizer.Rejected r -> {
                 outcome.status = write(res, Problem.of(400, "bad-path", "Bad request path", r.reason()).toResponse(traceId, requestId),
-                                       head, traceId, null, Headers.empty());
+                                       head, traceId, null, Headers.empty(), outcome);
                 return;
             }
             case PathNormalizer.Normalized n -> path = n.path();
@@ -126,14 +127,14 @@ public final class ProxyHandler implements Handler {
         switch (match(current.routes(), method, path, in)) {
             case RouteTable.NotFound nf -> {
                 outcome.status = write(res, Problem.of(404, "no-route", "No route", "no route matches " + path)
-                        .toResponse(traceId, requestId), head, traceId, null, Headers.empty());
+                        .toResponse(traceId, requestId), head, traceId, null, Headers.empty(), outcome);
                 return;
             }
             case RouteTable.MethodNotAllowed mna -> {
                 Problem problem = Problem.of(405, "method-not-allowed", "Method not allowed",
                                              method + " is not allowed on " + path)
                         .withHeader("Allow", String.join(", ", mna.allowed()));
-                outcome.status = write(res, problem.toResponse(traceId, requestId), head, traceId, null, Headers.empty());
+                outcome.status = write(res, problem.toResponse(traceId, requestId), head, traceId, null, Headers.empty(), outcome);
                 return;
             }
             case RouteTable.Matched m -> route = m.route();
@@ -168,7 +169,7 @@ public final class ProxyHandler implements Handler {
             closeAfter(res);
         }
         outcome.status = response.status();
-        outcome.status = write(res, response, head, traceId, route.id(), exchange.answerHeaders());
+        outcome.status = write(res, response, head, traceId, route.id(), exchange.answerHeaders(), outcome);
     }
 
     /**
@@ -233,7 +234,7 @@ public final class ProxyHandler implements Handler {
     }
 
     /** Writes the response; returns the status the client got. */
-    private int write(ServerResponse res, ProxyResponse response, boolean head, String traceId, String routeId, Headers extra) {
+    private int write(ServerResponse res, ProxyResponse response, boolean head, String traceId, String routeId, Headers extra, Outcome outcome) {
         try (ResponseBody body = response.body()) {
             int status = response.status();
             boolean noContent = status == 204 || status == 205 || status == 304 || status < 200;
@@ -247,6 +248,7 @@ public final class ProxyHandler implements Handler {
                 }
             });
             addAnswerHeaders(res, extra);
+            outcome.problem = response.problem();
             if (head || noContent) {
                 res.send();
                 return status;
@@ -259,9 +261,9 @@ public final class ProxyHandler implements Handler {
                 return status;
             }
             if (body.length() > 0 && body.length() <= WHOLE_BODY_LIMIT) {
-                return sendWhole(body.stream(), (int) body.length(), res, status, traceId, routeId, extra);
+                return sendWhole(body.stream(), (int) body.length(), res, status, traceId, routeId, extra, outcome);
             }
-            return stream(body.stream(), res, status, traceId, routeId, extra);
+            return stream(body.stream(), res, status, traceId, routeId, extra, outcome);
         }
     }
 
@@ -290,7 +292,7 @@ public final class ProxyHandler implements Handler {
      * larger than the body (most API answers are a few KiB). Nothing is sent before the body is complete, so a
      * failing upstream still gets its problem answer.
      */
-    private int sendWhole(InputStream from, int length, ServerResponse res, int status, String traceId, String routeId, Headers extra) {
+    private int sendWhole(InputStream from, int length, ServerResponse res, int status, String traceId, String routeId, Headers extra, Outcome outcome) {
         byte[] entity = new byte[length];
         int filled = 0;
         try {
@@ -302,7 +304,7 @@ public final class ProxyHandler implements Handler {
                 filled += n;
             }
         } catch (IOException | RuntimeException e) {
-            return bodyFailed(e, false, res, traceId, routeId, extra);
+            return bodyFailed(e, false, res, traceId, routeId, extra, outcome);
         }
         try {
             connections.whileSending(() -> res.send(entity));
@@ -317,7 +319,7 @@ public final class ProxyHandler implements Handler {
      * Copies the body to the client, flushing whenever the upstream pauses. Helidon sends the status and headers
      * with the first body bytes, so a body that fails before its first byte is still answered with a problem.
      */
-    private int stream(InputStream from, ServerResponse res, int status, String traceId, String routeId, Headers extra) {
+    private int stream(InputStream from, ServerResponse res, int status, String traceId, String routeId, Headers extra, Outcome outcome) {
         byte[] buffer = new byte[BUFFER_SIZE];
         OutputStream to = connections.guard(res.outputStream());
         boolean written = false;
@@ -326,7 +328,7 @@ public final class ProxyHandler implements Handler {
             try {
                 n = from.read(buffer);
             } catch (IOException | RuntimeException e) {
-                return bodyFailed(e, written, res, traceId, routeId, extra);
+                return bodyFailed(e, written, res, traceId, routeId, extra, outcome);
             }
             if (n < 0) {
                 break;
@@ -350,7 +352,7 @@ public final class ProxyHandler implements Handler {
     }
 
     /** The upstream body failed: a problem answer while nothing is sent yet, else the client connection is cut. */
-    private int bodyFailed(Exception e, boolean written, ServerResponse res, String traceId, String routeId, Headers extra) {
+    private int bodyFailed(Exception e, boolean written, ServerResponse res, String traceId, String routeId, Headers extra, Outcome outcome) {
         String requestId = res.headers().first(requestIds.header()).orElse(null); // the reset below clears it
         if (!written && e instanceof BodyFailure failure && res instanceof io.helidon.webserver.http.RoutingResponse routing
                 && routing.reset()) {
@@ -360,7 +362,7 @@ public final class ProxyHandler implements Handler {
             if (requestId != null) {
                 res.header(requestIds.header(), requestId);
             }
-            return write(res, failure.problem(routeId).toResponse(traceId, requestId), false, traceId, routeId, extra);
+            return write(res, failure.problem(routeId).toResponse(traceId, requestId), false, traceId, routeId, extra, outcome);
         }
         // Headers are already sent (or the failure is not the upstream's): cutting the connection is the only way
         // to tell the client.

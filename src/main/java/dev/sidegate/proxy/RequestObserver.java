@@ -27,8 +27,9 @@ public interface RequestObserver {
          * @param path     the normalised path, or the raw path when it was refused
          * @param exchange what the pipeline knew (null when the request never reached it: bad path, no route)
          * @param failure  set when the response could not be completed (the connection was cut)
+         * @param problem  the problem Sidegate answered with; null when the answer was the upstream's
          */
-        void finish(int status, String path, Exchange exchange, String failure);
+        void finish(int status, String path, Exchange exchange, String failure, Problem problem);
     }
 
     /** Sees nothing, and makes a fresh trace id per request. */
@@ -41,7 +42,7 @@ public interface RequestObserver {
         }
 
         @Override
-        public void finish(int status, String path, Exchange exchange, String failure) {
+        public void finish(int status, String path, Exchange exchange, String failure, Problem problem) {
         }
     };
 }

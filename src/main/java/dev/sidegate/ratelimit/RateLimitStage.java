@@ -61,6 +61,7 @@ final class RateLimitStage implements Stage {
                 String decision = allowed.fallback() ? "fallback_allowed" : "allowed";
                 metrics.rateLimitDecision(decision);
                 exchange.annotate("rate_limit.decision", decision);
+                countPerLimit(allowed.buckets(), "allowed");
                 yield withFields(chain.proceed(request), enforced(allowed.buckets()));
             }
             case RateLimiter.Denied denied -> {
@@ -72,10 +73,12 @@ final class RateLimitStage implements Stage {
                     exchange.annotate("rate_limit.decision", decision);
                     exchange.annotate("rate_limit.shadow_denied_by", String.join(",", denied.buckets().stream()
                             .filter(RateLimitStage::empty).map(st -> st.bucket().policy()).toList()));
+                    countPerLimit(denied.buckets(), "shadow_denied");
                     yield withFields(chain.proceed(request), enforced);
                 }
                 String decision = denied.fallback() ? "fallback_denied" : "denied";
                 metrics.rateLimitDecision(decision);
+                countPerLimit(denied.buckets(), "denied");
                 exchange.annotate("rate_limit.decision", decision);
                 long retryAfter = Math.max(1, ceilSeconds(enforced.stream().filter(RateLimitStage::empty)
                                                                   .mapToLong(RateLimiter.BucketState::waitMicros).max().orElse(0)));
@@ -118,6 +121,24 @@ final class RateLimitStage implements Stage {
             }
         }
         return buckets;
+    }
+
+    /**
+     * Each limit's part in a decision: {@code allowed} on every limit a token was taken from; on a denial (which
+     * takes no token anywhere) {@code denied} or {@code shadow_denied} on the limits that were empty, as they are
+     * enforced or in shadow mode.
+     */
+    private void countPerLimit(List<RateLimiter.BucketState> states, String outcome) {
+        for (RateLimiter.BucketState st : states) {
+            boolean counts = switch (outcome) {
+                case "allowed" -> true;
+                case "shadow_denied" -> empty(st) && !st.bucket().limit().enforce();
+                default -> empty(st) && st.bucket().limit().enforce();
+            };
+            if (counts) {
+                metrics.limitDecision(st.bucket().policy(), outcome);
+            }
+        }
     }
 
     /** Shadow-mode limits never show in the RateLimit fields: clients see only what is enforced. */

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.Map;
 
 import dev.sidegate.proxy.Exchange;
+import dev.sidegate.proxy.Problem;
 import dev.sidegate.proxy.RequestObserver;
 import dev.sidegate.proxy.TraceIds;
 import dev.sidegate.proxy.UpstreamAttempt;
@@ -54,9 +55,10 @@ final class RequestScope implements RequestObserver.Observation {
      * @param path     the normalised path, or the raw path when it was refused
      * @param exchange what the pipeline knew (null when the request never reached it: bad path, no route)
      * @param failure  set when the response could not be completed (the connection was cut)
+     * @param problem  the problem Sidegate answered with; null when the answer was the upstream's
      */
     @Override
-    public void finish(int status, String path, Exchange exchange, String failure) {
+    public void finish(int status, String path, Exchange exchange, String failure, Problem problem) {
         current.close();
         double durationMs = (System.nanoTime() - startNanos) / 1e6;
         String route = exchange == null ? null : exchange.route().id();
@@ -92,6 +94,9 @@ final class RequestScope implements RequestObserver.Observation {
             span.end();
         }
         telemetry.metrics().request(route, method, status, System.nanoTime() - startNanos);
+        if (problem != null) {
+            telemetry.recentProblems().record(RecentProblems.of(start, method, path, route, problem, traceId, requestId));
+        }
         telemetry.accessLog().write(accessLog, new AccessLog.Entry(start, method, path, route, status, durationMs, upstream,
                                                                    upstreamStatus, clientIp, userId, traceId, requestId,
                                                                    annotations.get("rate_limit.decision"),

@@ -105,6 +105,35 @@ public final class SidegateMetrics implements AutoCloseable {
                                                            "decision", d)).increment();
     }
 
+    private record LimitDecision(String limit, String decision) {
+    }
+
+    private final Map<LimitDecision, Counter> limitDecisions = new ConcurrentHashMap<>();
+
+    /**
+     * One limit's part in a decision: {@code allowed} (a token taken), {@code denied} (it was empty and enforced: the
+     * 429) or {@code shadow_denied} (it was empty in shadow mode).
+     *
+     * @param limit the limit's name: its tier, or its route prefix (configuration, so a bounded set)
+     */
+    public void limitDecision(String limit, String decision) {
+        LimitDecision key = new LimitDecision(limit, decision);
+        Counter c = limitDecisions.get(key);
+        if (c == null) {
+            c = limitDecisions.computeIfAbsent(key, k -> counter("sidegate.rate_limit.limit_decisions",
+                    "Rate-limit decisions per limit", "limit", k.limit(), "decision", k.decision()));
+        }
+        c.increment();
+    }
+
+    /** Counts by limit, then decision, for the admin page. */
+    public Map<String, Map<String, Long>> limitDecisionCounts() {
+        Map<String, Map<String, Long>> all = new java.util.TreeMap<>();
+        limitDecisions.forEach((k, c) -> all.computeIfAbsent(k.limit(), x -> new java.util.TreeMap<>())
+                .put(k.decision(), (long) c.count()));
+        return all;
+    }
+
     private static <T> T byLabel(Map<String, T> meters, String label, java.util.function.Function<String, T> create) {
         T meter = meters.get(label);
         return meter != null ? meter : meters.computeIfAbsent(label, create);

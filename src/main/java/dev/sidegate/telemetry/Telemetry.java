@@ -13,11 +13,17 @@ public final class Telemetry implements AutoCloseable {
     private final Tracing tracing;
     private final SidegateMetrics metrics;
     private final AccessLog accessLog;
+    private final RecentProblems recentProblems = new RecentProblems();
 
     public Telemetry(Tracing tracing, SidegateMetrics metrics, AccessLog accessLog) {
         this.tracing = tracing;
         this.metrics = metrics;
         this.accessLog = accessLog;
+    }
+
+    /** The last problems this Sidegate answered, for the admin page. */
+    public RecentProblems recentProblems() {
+        return recentProblems;
     }
 
     public Tracing tracing() {

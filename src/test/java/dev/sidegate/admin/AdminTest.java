@@ -68,7 +68,7 @@ class AdminTest {
     @Test
     void adminViewsAnswerLoopbackOnlyWhileHealthAndMetricsAnswerThePodNetwork() throws Exception {
         assertEquals(200, sidegate.admin("/admin/config").statusCode(), "loopback: another container, or a port-forward");
-        for (String path : new String[] {"/admin/config", "/admin/upstreams"}) {
+        for (String path : new String[] {"/admin/config", "/admin/upstreams", "/admin/status", "/"}) {
             HttpResponse<String> refused = fromPod(sidegate, "GET", path);
             assertEquals(403, refused.statusCode(), path);
             assertEquals("urn:sidegate:problem:admin-forbidden", JSON.readTree(refused.body()).get("type").asText());

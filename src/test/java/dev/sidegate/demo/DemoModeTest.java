@@ -44,6 +44,11 @@ class DemoModeTest {
                     shell.put(exports.group(1), exports.group(2));
                 }
                 assertEquals(java.util.Set.of("TOKEN", "ADMIN_TOKEN"), shell.keySet(), text);
+                Matcher page = Pattern.compile("page +(http://localhost:\\d+/) ").matcher(text);
+                assertTrue(page.find(), text);
+                HttpResponse<String> html = SidegateFixture.send(HttpRequest.newBuilder(URI.create(page.group(1))).build());
+                assertEquals(200, html.statusCode());
+                assertTrue(html.body().contains("<title>Sidegate</title>"), "the admin page");
                 List<String[]> commands = new ArrayList<>();
                 Matcher m = CURL.matcher(text);
                 while (m.find()) {
