@@ -91,7 +91,7 @@ printf '{"customer_id": "c1", "items": [{"product_id": "p1", "qty": 2}, {"produc
 
 # The JVM flags a sidecar runs with (the Dockerfile uses the same): a small fixed-size young generation and
 # serial GC for a 1-CPU share, bounded heap, metaspace and code cache, compact object headers (JDK 25).
-SIDEGATE_JVM_FLAGS=${SIDEGATE_JVM_FLAGS:-"-XX:+UseSerialGC -Xms24m -Xmx96m -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=48m -Xss512k -XX:+UseCompactObjectHeaders"}
+SIDEGATE_JVM_FLAGS=${SIDEGATE_JVM_FLAGS:-"-XX:+UseSerialGC -Xms24m -Xmx96m -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=48m -Xss512k -XX:+UseCompactObjectHeaders -XX:TrimNativeHeapInterval=5000"}
 
 # ---------------------------------------------------------------------------------------------- fixed servers
 UP_PORT=$(free_port)
