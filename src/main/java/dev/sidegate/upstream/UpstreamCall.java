@@ -85,12 +85,12 @@ public final class UpstreamCall implements Stage {
 
     /** The response's end-to-end fields: hop-by-hop ones and those its Connection names are the connection's own. */
     private static Headers endToEnd(Headers upstream) {
-        List<String> connection = upstream.all("Connection");
-        Set<String> drop = HopByHop.namesToDrop(connection);
+        Set<String> named = HopByHop.namedByConnection(upstream.all("Connection"));
         Headers.Builder out = Headers.builder();
         for (int i = 0; i < upstream.size(); i++) {
             String name = upstream.name(i);
-            if (!drop.contains(name.toLowerCase(Locale.ROOT))) {
+            // The fixed names are matched without lower-casing: most responses name nothing else.
+            if (!HopByHop.isFixed(name) && (named.isEmpty() || !named.contains(name.toLowerCase(Locale.ROOT)))) {
                 out.add(name, upstream.value(i));
             }
         }

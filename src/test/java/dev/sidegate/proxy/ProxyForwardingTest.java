@@ -136,13 +136,15 @@ class ProxyForwardingTest {
     void hopByHopResponseHeadersAreRemoved() throws Exception {
         try (RawUpstream raw = new RawUpstream("HTTP/1.1 200 OK\r\nConnection: close, X-Upstream-Hop\r\nX-Upstream-Hop: x\r\n"
                                                        + "Keep-Alive: timeout=9\r\nProxy-Authenticate: Basic\r\n"
-                                                       + "X-Kept: yes\r\nContent-Length: 2\r\n\r\nok");
+                                                       + "TE: trailers\r\nTrailer: X-T\r\nPROXY-CONNECTION: keep-alive\r\n"
+                                                       + "proxy-authorization: Basic eA==\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok");
              SidegateFixture sg = SidegateFixture.start(null, Map.of("SIDEGATE_UPSTREAM", raw.url()))) {
             RawHttp.Response response = RawHttp.exchange(sg.port(), "GET / HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n");
             assertEquals(200, response.status());
             assertEquals("ok", response.text());
             assertEquals("yes", response.header("X-Kept").orElseThrow());
-            for (String hop : new String[] {"X-Upstream-Hop", "Keep-Alive", "Proxy-Authenticate"}) {
+            for (String hop : new String[] {"X-Upstream-Hop", "Keep-Alive", "Proxy-Authenticate", "TE", "Trailer",
+                                            "Proxy-Connection", "Proxy-Authorization"}) {
                 assertTrue(response.header(hop).isEmpty(), hop + " must not reach the client");
             }
         }
