@@ -15,7 +15,13 @@ import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
 import io.helidon.webserver.ErrorHandling;
 import io.helidon.webserver.WebServer;
+import io.helidon.http.HttpPrologue;
+import io.helidon.http.WritableHeaders;
+import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.http1.Http1ConnectionSelector;
+import io.helidon.webserver.http1.spi.Http1Upgrader;
+import io.helidon.webserver.spi.ServerConnection;
 
 /** The proxy port: Helidon's HTTP/1.1 listener as a proxy needs it, every request handed to the proxy handler. */
 final class ProxyListener {
@@ -38,15 +44,20 @@ final class ProxyListener {
                 .directHandlers(ErrorPages.all(s.requestIdHeader()))
                 .errorHandling(ErrorHandling.builder().includeEntity(true).build())
                 .protocolsDiscoverServices(false)
-                .addProtocol(Http1Config.builder()
-                                     .maxHeadersSize(s.maxHeaderSize())
-                                     .maxPrologueLength(s.maxRequestLine())
-                                     // PathNormalizer validates paths with Sidegate's own, more precise reasons
-                                     .validatePath(false)
-                                     // RFC 9112: persistence is the default in HTTP/1.1; the header is noise
-                                     .sendKeepAliveHeader(false)
-                                     .addReceiveListener(connections)
-                                     .build())
+                .addConnectionSelector(Http1ConnectionSelector.builder()
+                                               .config(Http1Config.builder()
+                                                               .maxHeadersSize(s.maxHeaderSize())
+                                                               .maxPrologueLength(s.maxRequestLine())
+                                                               // PathNormalizer validates paths with its own reasons
+                                                               .validatePath(false)
+                                                               // RFC 9112: persistence is the default in HTTP/1.1
+                                                               .sendKeepAliveHeader(false)
+                                                               .addReceiveListener(connections)
+                                                               .build())
+                                               // Helidon looks the upgrader up by the Upgrade value as sent
+                                               .addUpgrader(webSocket("websocket", handler))
+                                               .addUpgrader(webSocket("WebSocket", handler))
+                                               .build())
                 .routing(r -> r.any(handler));
         s.tls().ifPresent(files -> builder.tls(Tls.builder()
                                                        .privateKey(k -> k.pem(p -> p.key(Resource.create(files.privateKey()))))
@@ -54,6 +65,21 @@ final class ProxyListener {
                                                                Resource.create(files.certificate()))))
                                                        .build()));
         return builder.build();
+    }
+
+    /** WebSocket handshakes go to the proxy handler's tunnel path (routes with {@code websocket: true}). */
+    private static Http1Upgrader webSocket(String protocol, ProxyHandler handler) {
+        return new Http1Upgrader() {
+            @Override
+            public String supportedProtocol() {
+                return protocol;
+            }
+
+            @Override
+            public ServerConnection upgrade(ConnectionContext ctx, HttpPrologue prologue, WritableHeaders<?> headers) {
+                return handler.upgrade(ctx, prologue, headers);
+            }
+        };
     }
 
     /** Fails with a one-line reason before Helidon logs a bind failure with a stack trace. */

@@ -8,6 +8,7 @@ import java.util.function.Supplier;
 import dev.sidegate.admin.AdminListener;
 import dev.sidegate.admin.AdminService;
 import dev.sidegate.admin.AdminStatus;
+import dev.sidegate.proxy.Tunnels;
 import dev.sidegate.admin.Readiness;
 import dev.sidegate.assembly.Assembly;
 import dev.sidegate.assembly.ConfigLoader;
@@ -96,7 +97,8 @@ public final class Sidegate implements AutoCloseable {
                 null, shared.housekeeping());
         ProxyHandler handler = new ProxyHandler(() -> deployment.get().pipeline(), new PathNormalizer(settings.paths()),
                                                 forwarding, new RequestIds(settings.requestIdHeader(), forwarding),
-                                                clientConnections, settings.keepAliveAfterChunked());
+                                                clientConnections, settings.keepAliveAfterChunked(),
+                                                new Tunnels(settings.maxTunnels()));
         AdminStatus status = new AdminStatus(deployment::get, readiness, shared.guards(), shared.metrics(),
                                              shared.telemetry().recentProblems(), reloader::status);
         AdminService views = new AdminService(() -> deployment.get().config(), shared.guards(), () -> reloader.reload("POST /admin/reload"),

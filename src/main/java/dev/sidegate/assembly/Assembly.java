@@ -77,7 +77,8 @@ public final class Assembly {
         List<Route> routes = new ArrayList<>();
         Map<Route, List<Stage>> stages = new IdentityHashMap<>();
         for (RouteSettings r : config.routes()) {
-            Route route = new Route(r.path(), r.methods(), r.upstreamName(), r.caseSensitive(), r.cors().isPresent());
+            Route route = new Route(r.path(), r.methods(), r.upstreamName(), r.caseSensitive(), r.cors().isPresent(),
+                                    r.websocket());
             UpstreamSettings upstream = config.upstreams().get(r.upstreamName());
             List<Stage> list = new ArrayList<>();
             r.cors().ifPresent(c -> list.add(new CorsStage(c)));

@@ -70,6 +70,8 @@ public final class ConfigLoader {
     // thread): 1024 of them are about a quarter of the image's 96 MB heap (measured, loadtest/ANALYSIS.md).
     static final int DEFAULT_MAX_CONNECTIONS = 1024;
     static final int DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
+    static final int DEFAULT_MAX_TUNNELS = 512;
+    static final Duration DEFAULT_WEBSOCKET_IDLE_TIMEOUT = Duration.ofHours(1);
     private static final java.util.regex.Pattern METHOD = java.util.regex.Pattern.compile("[A-Z][A-Z0-9_-]*");
     /** Names the request id may not take: framing, hop-by-hop, credentials, forwarding and tracing headers. */
     private static final Set<String> PROTECTED_HEADERS = Set.of(
@@ -185,7 +187,8 @@ public final class ConfigLoader {
                                   maxRequestLine, maxConnections, maxPerIp, trusted,
                                   new ServerSettings.PathPolicy(rejectEncodedSlashes, rejectSemicolons),
                                   choice(s, "after_chunked_request", "close", "keep_alive").equals("keep_alive"),
-                                  requestIdHeader);
+                                  requestIdHeader,
+                                  (int) s.integer("max_tunnels", 1, 1_000_000).orElse((long) DEFAULT_MAX_TUNNELS).longValue());
     }
 
     private List<RouteSettings> routes(List<ConfigView> sections, Map<String, UpstreamSettings> upstreams,
@@ -228,9 +231,23 @@ public final class ConfigLoader {
                     TransformSettings.parse(r.get("transform"), path),
                     plugins(r),
                     r.bool("case_sensitive").orElse(true),
-                    CorsSettings.forRoute(r, cors)));
+                    CorsSettings.forRoute(r, cors),
+                    websocket(r, methods)));
         }
         return routes;
+    }
+
+    /** {@code websocket: true} opens the route to WebSocket handshakes; {@code websocket_idle_timeout} bounds a quiet tunnel. */
+    private static Optional<Duration> websocket(ConfigView route, Set<String> methods) {
+        boolean on = route.bool("websocket").orElse(false);
+        Optional<Duration> idle = route.positiveDuration("websocket_idle_timeout");
+        if (!on && idle.isPresent()) {
+            throw route.get("websocket_idle_timeout").invalid("applies to a route with websocket: true");
+        }
+        if (on && !methods.isEmpty() && !methods.contains("GET")) {
+            throw route.get("websocket").invalid("a WebSocket handshake is a GET, and this route's methods do not include GET");
+        }
+        return on ? Optional.of(idle.orElse(DEFAULT_WEBSOCKET_IDLE_TIMEOUT)) : Optional.empty();
     }
 
     /** {@code permission_mode: enforce | audit}; audit needs a permission to audit. */

@@ -39,6 +39,7 @@ import dev.sidegate.transform.TransformSettings;
  * @param plugins       plugins enabled on this route, in order
  * @param caseSensitive whether the path prefix matches case-sensitively (false for upstreams that fold case)
  * @param cors          the route's CORS policy (its own, or the top-level default); empty for none
+ * @param websocket     present when the route takes WebSocket handshakes: a tunnel's idle timeout
  */
 public record RouteSettings(String path,
                             Set<String> methods,
@@ -55,7 +56,8 @@ public record RouteSettings(String path,
                             Optional<TransformSettings> transform,
                             List<PluginSpec> plugins,
                             boolean caseSensitive,
-                            Optional<CorsSettings> cors) {
+                            Optional<CorsSettings> cors,
+                            Optional<Duration> websocket) {
 
     public RouteSettings {
         methods = Set.copyOf(methods);
@@ -66,13 +68,14 @@ public record RouteSettings(String path,
     public static RouteSettings plain(String path, Set<String> methods, URI upstream, String upstreamName, Duration timeout,
                                       Duration connectTimeout, Duration totalTimeout, RetrySettings retry) {
         return new RouteSettings(path, methods, upstream, upstreamName, timeout, connectTimeout, totalTimeout, retry, false,
-                                 Optional.empty(), false, false, Optional.empty(), List.of(), true, Optional.empty());
+                                 Optional.empty(), false, false, Optional.empty(), List.of(), true, Optional.empty(), Optional.empty());
     }
 
     /** The same route with another CORS policy. */
     public RouteSettings withCors(Optional<CorsSettings> policy) {
         return new RouteSettings(path, methods, upstream, upstreamName, timeout, connectTimeout, totalTimeout, retry, publicRoute,
-                                 permission, permissionAudit, preserveHost, transform, plugins, caseSensitive, policy);
+                                 permission, permissionAudit, preserveHost, transform, plugins, caseSensitive, policy,
+                                 websocket);
     }
 
     /** Whether this route's prefix covers the path (equal, or below it on whole segments). */

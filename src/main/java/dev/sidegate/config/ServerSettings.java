@@ -25,6 +25,7 @@ import java.util.Optional;
  * @param keepAliveAfterChunked serve further requests on a connection after a request with a chunked body (false:
  *                         close it, so that a chunk framing Helidon reads leniently can never smuggle a request)
  * @param requestIdHeader  the header that carries each request's id, in and out
+ * @param maxTunnels       WebSocket tunnels open at once; a handshake beyond it is answered 503
  */
 public record ServerSettings(int port,
                              int adminPort,
@@ -41,7 +42,8 @@ public record ServerSettings(int port,
                              List<Cidr> trustedProxies,
                              PathPolicy paths,
                              boolean keepAliveAfterChunked,
-                             String requestIdHeader) {
+                             String requestIdHeader,
+                             int maxTunnels) {
 
     public ServerSettings {
         trustedProxies = List.copyOf(trustedProxies);

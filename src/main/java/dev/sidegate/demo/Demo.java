@@ -100,13 +100,14 @@ public final class Demo implements AutoCloseable {
                   curl -i %1$s/nowhere                                # no route: 404 problem+json
                   curl -i --path-as-is '%1$s/api/../../etc/passwd'    # path escapes the root: 400 problem+json
                   curl -N %1$s/events                                 # Server-Sent Events, one per second, streamed
+                  curl -i -N --max-time 3 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' %1$s/ws/echo   # WebSocket handshake through Sidegate: 101 Switching Protocols (then any WebSocket client, ws://localhost:%7$d/ws/echo, gets an echo)
                   curl -s %2$s/observe/health/ready                   # readiness (config, upstream, JWKS)
                   curl -s %2$s/observe/metrics | head                 # Prometheus metrics
                   curl -s %2$s/admin/config                           # effective configuration
 
                 Stop with Ctrl-C: in-flight requests drain, then Sidegate exits.
                 """.formatted(proxy, admin, upstream.port(), environment.get("SIDEGATE_CONFIG"),
-                              tokens.userToken(), tokens.adminToken());
+                              tokens.userToken(), tokens.adminToken(), port);
     }
 
     @Override

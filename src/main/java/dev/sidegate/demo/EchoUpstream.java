@@ -16,6 +16,9 @@ import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.websocket.WsRouting;
+import io.helidon.websocket.WsListener;
+import io.helidon.websocket.WsSession;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
@@ -42,6 +45,12 @@ final class EchoUpstream implements AutoCloseable {
                 .port(0)
                 .shutdownHook(false)
                 .featuresDiscoverServices(false)
+                .addRouting(WsRouting.builder().endpoint("/ws/echo", new WsListener() {
+                    @Override
+                    public void onMessage(WsSession session, String text, boolean last) {
+                        session.send("echo: " + text, last);
+                    }
+                }))
                 .routing(r -> r.get("/events", EchoUpstream::events)
                         .get("/.well-known/jwks.json", (req, res) -> {
                             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));

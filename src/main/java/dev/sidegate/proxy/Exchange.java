@@ -20,6 +20,8 @@ public final class Exchange {
     private UpstreamAttempt attempt;
     private Map<String, String> annotations;
     private Headers answerHeaders = Headers.empty();
+    private String upgrade;
+    private UpstreamTunnel tunnel;
 
     public Exchange(Route route, Client client, String traceId, String requestId) {
         this.route = route;
@@ -121,6 +123,25 @@ public final class Exchange {
     /** What {@link #addAnswerHeaders} collected; empty for most requests. */
     public Headers answerHeaders() {
         return answerHeaders;
+    }
+
+    /** Set by the handler for a WebSocket handshake: the protocol the client asks to switch to. */
+    public void upgradeRequested(String protocol) {
+        this.upgrade = protocol;
+    }
+
+    /** The protocol the client asks to switch to ({@code websocket}); empty for ordinary requests. */
+    public Optional<String> upgrade() {
+        return Optional.ofNullable(upgrade);
+    }
+
+    /** Set by the upstream call when the upstream switched protocols (101): the connection, now a tunnel. */
+    public void tunnel(UpstreamTunnel opened) {
+        this.tunnel = opened;
+    }
+
+    public Optional<UpstreamTunnel> tunnel() {
+        return Optional.ofNullable(tunnel);
     }
 
     /** Renders a problem for this request, with its trace and request ids. */

@@ -17,7 +17,12 @@ import dev.sidegate.config.Messages;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
+import io.helidon.common.buffers.BufferData;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.HttpPrologue;
+import io.helidon.http.WritableHeaders;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.spi.ServerConnection;
 import io.helidon.http.ServerRequestHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
@@ -46,9 +51,11 @@ public final class ProxyHandler implements Handler {
     private final RequestIds requestIds;
     private final ClientConnections connections;
     private final boolean keepAliveAfterChunked;
+    private final Tunnels tunnels;
 
     public ProxyHandler(Supplier<Pipeline> pipeline, PathNormalizer normalizer, Forwarding forwarding, RequestIds requestIds,
-                        ClientConnections connections, boolean keepAliveAfterChunked) {
+                        ClientConnections connections, boolean keepAliveAfterChunked, Tunnels tunnels) {
+        this.tunnels = tunnels;
         this.pipeline = pipeline;
         this.normalizer = normalizer;
         this.forwarding = forwarding;
@@ -83,6 +90,164 @@ public final class ProxyHandler implements Handler {
             scope.finish(outcome.status, outcome.path, outcome.exchange, outcome.failure, outcome.problem);
         }
     }
+
+    /**
+     * A WebSocket handshake (RFC 6455 4.1) on a route with {@code websocket: true}: it runs the route's pipeline like
+     * any request (identity headers, JWT, rate limit, breaker, the upstream on a connection of its own), and only the
+     * upstream's 101 opens the tunnel. Any other answer, the app's or Sidegate's, goes to the client as it is, and the
+     * connection closes after it.
+     *
+     * @return the tunnel, or the closed connection after a refusal; null when this is not a handshake Sidegate takes
+     *         (not a GET, no {@code Connection: upgrade}, a path no WebSocket route covers): Helidon then routes the
+     *         request as an ordinary one, and the upgrade headers, being hop-by-hop, go no further
+     */
+    public ServerConnection upgrade(ConnectionContext ctx, HttpPrologue prologue, WritableHeaders<?> headers) {
+        if (!prologue.method().text().equals("GET") || !prologue.protocolVersion().equals("1.1")) {
+            return null;
+        }
+        ServerRequestHeaders in = ServerRequestHeaders.create(headers);
+        if (!in.contains(HeaderNames.CONNECTION) || in.get(HeaderNames.CONNECTION).allValues(true).stream()
+                .noneMatch(t -> t.equalsIgnoreCase("upgrade"))) {
+            return null;
+        }
+        Pipeline current = pipeline.get();
+        String rawPath = prologue.uriPath().rawPath();
+        if (!(normalizer.normalize(rawPath) instanceof PathNormalizer.Normalized normalized)
+                || !(current.routes().match("GET", normalized.path()) instanceof RouteTable.Matched matched)
+                || matched.route().websocketIdleTimeout().isEmpty()) {
+            return null;
+        }
+        Route route = matched.route();
+        String path = normalized.path();
+        InetAddress peer = ((InetSocketAddress) ctx.remotePeer().address()).getAddress();
+        String requestId = requestIds.resolve(peer, in.first(requestIds.header()).orElse(null));
+        RequestObserver.Observation scope = current.observer().begin("GET", peer, requestId,
+                                                                     name -> in.first(HeaderNames.create(name)).orElse(null));
+        Outcome outcome = new Outcome(rawPath);
+        outcome.path = path;
+        boolean tunnelOpen = false;
+        Runnable place = null;
+        try {
+            String traceId = scope.traceId();
+            List<String> forwardedFor = in.contains(HeaderNames.X_FORWARDED_FOR)
+                    ? in.get(HeaderNames.X_FORWARDED_FOR).allValues()
+                    : List.of();
+            Exchange.Client client = new Exchange.Client(peer, forwarding.clientAddress(peer, forwardedFor), ctx.isSecure(),
+                                                         in.first(HeaderNames.HOST).orElse(null));
+            Exchange exchange = new Exchange(route, client, traceId, requestId);
+            outcome.exchange = exchange;
+            exchange.upgradeRequested("websocket");
+            ProxyResponse response;
+            Optional<Runnable> permit = tunnels.tryOpen();
+            if (permit.isEmpty()) {
+                response = exchange.problem(Problem.of(503, "tunnel-limit", "Too many tunnels", "this Sidegate has "
+                        + tunnels.max() + " WebSocket tunnels open, its limit (server.max_tunnels)").withHeader("Retry-After", "1"));
+            } else {
+                place = permit.get();
+                ProxyRequest request = new ProxyRequest("GET", path, prologue.query().rawValue(),
+                                                        forwardableHeaders(in, client, requestId), RequestBody.none());
+                try {
+                    response = current.run(exchange, request);
+                } catch (Pipeline.StageFailure failure) {
+                    response = exchange.problem(failure.problem());
+                }
+            }
+            outcome.status = response.status();
+            outcome.problem = response.problem();
+            if (response.status() == 101 && exchange.tunnel().isPresent()) {
+                response.body().close();
+                UpstreamTunnel tunnel = exchange.tunnel().get();
+                writeHead(ctx, 101, "Switching Protocols", response.headers(), traceId, requestId,
+                          Headers.builder().add("Upgrade", "websocket").add("Connection", "Upgrade").build());
+                Runnable release = place;
+                tunnelOpen = true;
+                return new TunnelConnection(ctx, tunnel, route.websocketIdleTimeout().get(), () -> {
+                    release.run();
+                    scope.finish(101, path, exchange, null, null);
+                });
+            }
+            exchange.tunnel().ifPresent(UpstreamTunnel::close);
+            writeRefusal(ctx, response, traceId, requestId, exchange.answerHeaders());
+            return CLOSED_AFTER_ANSWER;
+        } catch (RuntimeException e) {
+            outcome.status = 500;
+            outcome.failure = e.getClass().getSimpleName();
+            throw e;
+        } finally {
+            if (!tunnelOpen) {
+                if (place != null) {
+                    place.run();
+                }
+                scope.finish(outcome.status, outcome.path, outcome.exchange, outcome.failure, outcome.problem);
+            }
+        }
+    }
+
+    /** A connection that ends at once: Helidon closes the socket after the refusal was written. */
+    private static final ServerConnection CLOSED_AFTER_ANSWER = new ServerConnection() {
+        @Override
+        public void handle(io.helidon.common.concurrency.limits.Limit limit) {
+        }
+
+        @Override
+        public java.time.Duration idleTime() {
+            return java.time.Duration.ZERO;
+        }
+
+        @Override
+        public void close(boolean interrupt) {
+        }
+    };
+
+    /** Writes a response head straight to the connection (there is no Helidon response after a handshake). */
+    private void writeHead(ConnectionContext ctx, int status, String reason, Headers headers, String traceId, String requestId,
+                           Headers first) {
+        StringBuilder head = new StringBuilder(256).append("HTTP/1.1 ").append(status).append(' ').append(reason).append("\r\n");
+        first.forEach((name, value) -> head.append(name).append(": ").append(value).append("\r\n"));
+        String requestIdName = requestIds.header().defaultCase();
+        headers.forEach((name, value) -> {
+            if (!name.equalsIgnoreCase(requestIdName) && !name.equalsIgnoreCase(TRACE_ID_HEADER.defaultCase())) {
+                head.append(name).append(": ").append(value).append("\r\n");
+            }
+        });
+        head.append(TRACE_ID_HEADER.defaultCase()).append(": ").append(traceId).append("\r\n");
+        head.append(requestIdName).append(": ").append(requestId).append("\r\n\r\n");
+        ctx.dataWriter().writeNow(BufferData.create(head.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)));
+    }
+
+    /**
+     * The app's or Sidegate's answer to a handshake that did not switch: relayed as it is, its body with its length
+     * when known and else until the connection closes, which it does after this answer.
+     */
+    private void writeRefusal(ConnectionContext ctx, ProxyResponse response, String traceId, String requestId, Headers extra) {
+        try (ResponseBody body = response.body()) {
+            int status = response.status();
+            boolean noContent = status == 204 || status == 304;
+            Headers.Builder first = Headers.builder().add("Connection", "close");
+            extra.forEach(first::add);
+            Headers.Builder rest = Headers.builder();
+            response.headers().forEach((name, value) -> {
+                if (!name.equalsIgnoreCase("Content-Length") && !extra.contains(name)) {
+                    rest.add(name, value);
+                }
+            });
+            if (!noContent && body.length() >= 0) {
+                rest.add("Content-Length", Long.toString(body.length()));
+            }
+            writeHead(ctx, status, Statuses.of(status).reasonPhrase(), rest.build(), traceId, requestId, first.build());
+            if (noContent) {
+                return;
+            }
+            byte[] buffer = new byte[BUFFER_SIZE];
+            int n;
+            while ((n = body.stream().read(buffer)) >= 0) {
+                ctx.dataWriter().writeNow(BufferData.create(buffer, 0, n).copy());
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "the answer to a refused handshake could not be written: " + Messages.oneLine(e));
+        }
+    }
+
 
     /** What the access log and the span need to know about how a request ended. */
     private static final class Outcome {

@@ -12,16 +12,19 @@ import java.util.Set;
  * @param caseSensitive whether the prefix matches case-sensitively
  * @param answersPreflight whether a stage of the route answers CORS preflights itself: a preflight is then matched by
  *                      the method it asks about, whatever {@code methods} says of OPTIONS
+ * @param websocketIdleTimeout present when the route accepts WebSocket handshakes: how long an open tunnel may carry
+ *                      no byte either way before it is closed
  */
-public record Route(String id, Set<String> methods, String upstream, boolean caseSensitive, boolean answersPreflight) {
+public record Route(String id, Set<String> methods, String upstream, boolean caseSensitive, boolean answersPreflight,
+                    java.util.Optional<java.time.Duration> websocketIdleTimeout) {
 
     public Route {
         methods = Set.copyOf(methods);
     }
 
-    /** A route that leaves preflights to its upstream. */
+    /** A route that leaves preflights to its upstream and takes no WebSocket handshakes. */
     public Route(String id, Set<String> methods, String upstream, boolean caseSensitive) {
-        this(id, methods, upstream, caseSensitive, false);
+        this(id, methods, upstream, caseSensitive, false, java.util.Optional.empty());
     }
 
     /** Whether the prefix covers the path: equal, or below it on whole segments. */

@@ -271,6 +271,37 @@ final class Http1Connection {
         }
     }
 
+    // ---- after a switch of protocols (101) ----
+
+    /** The connection's bytes from here on, those already read past the 101's head first; reads wait without limit. */
+    java.io.InputStream tunnelInput() throws SocketException {
+        socket.setSoTimeout(0);
+        return new java.io.InputStream() {
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (readPos < readLimit) {
+                    int n = Math.min(len, readLimit - readPos);
+                    System.arraycopy(readBuffer, readPos, b, off, n);
+                    readPos += n;
+                    return n;
+                }
+                return in.read(b, off, len);
+            }
+        };
+    }
+
+    /** Writes go straight to the socket. */
+    OutputStream tunnelOutput() throws IOException {
+        flush();
+        return out;
+    }
+
     // ---- lifecycle ----
 
     boolean isClosed() {

@@ -85,6 +85,74 @@ public final class Http1Upstream {
         }
     }
 
+    /**
+     * Sends a request that asks to switch protocols ({@code Upgrade}) on a new connection of its own, never a pooled
+     * one and never pooled afterwards. A 101 returns the connection as a tunnel; any other answer is an ordinary
+     * response whose connection closes with its body.
+     */
+    public UpstreamResponse upgrade(UpstreamRequest request, Duration connectTimeout, Duration responseTimeout)
+            throws UpstreamException {
+        RequestWriter.validate(request.method(), request.target(), request.host(), request.headers());
+        Http1Connection conn = pool().connect(connectTimeout);
+        try {
+            conn.startExchange(responseTimeout);
+            RequestWriter.writeHead(conn, request.method(), request.target(), request.host(), request.headers(),
+                                    dev.sidegate.proxy.RequestBody.none(), false);
+            conn.flush();
+            if (conn.atEndOfStream()) {
+                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the upstream closed the connection without a response");
+            }
+            ResponseHead response = ResponseParser.read(conn, false, true);
+            if (response.status() == 101) {
+                if (!response.headers().all("Upgrade").stream().anyMatch(v -> v.trim().equalsIgnoreCase(upgradeOf(request)))) {
+                    throw UpstreamException.bad("the upstream switched to a protocol that was not asked for");
+                }
+                conn.endExchange();
+                java.io.InputStream in = conn.tunnelInput();
+                java.io.OutputStream out = conn.tunnelOutput();
+                return new UpstreamResponse(101, response.headers(), dev.sidegate.proxy.ResponseBody.none(),
+                                            new dev.sidegate.proxy.UpstreamTunnel() {
+                                                @Override
+                                                public java.io.InputStream fromUpstream() {
+                                                    return in;
+                                                }
+
+                                                @Override
+                                                public java.io.OutputStream toUpstream() {
+                                                    return out;
+                                                }
+
+                                                @Override
+                                                public void close() {
+                                                    conn.close();
+                                                }
+                                            });
+            }
+            ResponseBodyInput body = ResponseBodyInput.of(conn, response, false);
+            if (body instanceof ResponseBodyInput.Chunked chunked) {
+                chunked.checkStart();
+            }
+            long length = switch (response.framing()) {
+                case ResponseHead.NoBody n -> 0;
+                case ResponseHead.Length l -> l.bytes();
+                case ResponseHead.Chunked c -> -1;
+                case ResponseHead.UntilClose u -> -1;
+            };
+            return new UpstreamResponse(response.status(), response.headers(), new ResponseBody(body, length, body::close));
+        } catch (UpstreamException e) {
+            conn.close();
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            conn.close();
+            throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
+                    + e.getClass().getSimpleName(), e);
+        }
+    }
+
+    private static String upgradeOf(UpstreamRequest request) {
+        return request.headers().first("Upgrade").orElse("").trim();
+    }
+
     /** The request head could not be written: the upstream had closed the connection before it could read it. */
     private static final class HeadNotWritten extends IOException {
         HeadNotWritten(IOException cause) {

@@ -28,6 +28,14 @@ final class ResponseParser {
      * @return the head; null when the connection was closed before the first byte of a response
      */
     static ResponseHead read(Http1Connection conn, boolean head) throws IOException {
+        return read(conn, head, false);
+    }
+
+    /**
+     * The same, for a request that asked to switch protocols: a 101 is then its final response (with no body; what
+     * follows it is the new protocol's).
+     */
+    static ResponseHead read(Http1Connection conn, boolean head, boolean upgradeRequested) throws IOException {
         for (int interim = 0; interim <= MAX_INTERIM; interim++) {
             String statusLine = conn.readLine(MAX_STATUS_LINE, "status line");
             if (statusLine == null) {
@@ -43,7 +51,10 @@ final class ResponseParser {
             int status = status(statusLine);
             Headers headers = fields(conn, "header section");
             if (status == 101) {
-                throw UpstreamException.bad("the upstream switched protocols (101) without being asked to");
+                if (!upgradeRequested) {
+                    throw UpstreamException.bad("the upstream switched protocols (101) without being asked to");
+                }
+                return new ResponseHead(http11, 101, headers, new ResponseHead.NoBody(), false);
             }
             if (status < 200) {
                 continue; // 100 Continue and 103 Early Hints are interim: the final response follows

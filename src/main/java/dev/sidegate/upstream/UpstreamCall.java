@@ -65,6 +65,9 @@ public final class UpstreamCall implements Stage {
                 : upstream.origin().authority();
         AtomicBoolean bodySent = new AtomicBoolean();
         try {
+            if (exchange.upgrade().isPresent()) {
+                return upgrade(request, exchange, host, responseTimeout);
+            }
             UpstreamResponse response = upstream.send(new UpstreamRequest(request.method(), request.target(), host,
                                                                           request.headers(), request.body()),
                                                       settings.connectTimeout(), responseTimeout, bodySent);
@@ -81,6 +84,23 @@ public final class UpstreamCall implements Stage {
                 case UpstreamAttempt.Responded r -> throw new IllegalStateException("a failure cannot be a response");
             });
         }
+    }
+
+    /** A handshake that asks to switch protocols: on a connection of its own, which a 101 turns into the tunnel. */
+    private ProxyResponse upgrade(ProxyRequest request, Exchange exchange, String host, Duration responseTimeout)
+            throws UpstreamException {
+        Headers headers = request.headers().toBuilder()
+                .set("Connection", "Upgrade")
+                .set("Upgrade", exchange.upgrade().orElseThrow())
+                .build();
+        UpstreamResponse response = upstream.upgrade(new UpstreamRequest(request.method(), request.target(), host, headers,
+                                                                         request.body()),
+                                                     settings.connectTimeout(), responseTimeout);
+        exchange.attempt(new UpstreamAttempt.Responded(response.status(), false));
+        if (response.tunnel() != null) {
+            exchange.tunnel(response.tunnel());
+        }
+        return new ProxyResponse(response.status(), endToEnd(response.headers()), response.body());
     }
 
     /** The response's end-to-end fields: hop-by-hop ones and those its Connection names are the connection's own. */

@@ -54,7 +54,7 @@ class DemoModeTest {
                 while (m.find()) {
                     commands.add(new String[] {m.group(0), m.group(1), m.group(2)});
                 }
-                assertEquals(16, commands.size(), text);
+                assertEquals(17, commands.size(), text);
                 for (String[] command : commands) {
                     String line = command[0];
                     String url = command[1];
@@ -95,6 +95,23 @@ class DemoModeTest {
                             statuses.add(SidegateFixture.send(request.build()).statusCode());
                         }
                         assertEquals(List.of(200, 200, 200), statuses, line);
+                        continue;
+                    }
+                    if (comment.startsWith("WebSocket handshake")) {
+                        // HttpClient may not send Connection or Upgrade itself: its WebSocket client makes the handshake.
+                        java.util.concurrent.BlockingQueue<String> echoed = new java.util.concurrent.LinkedBlockingQueue<>();
+                        java.net.http.WebSocket ws = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
+                                .buildAsync(URI.create(url.replace("http://", "ws://")), new java.net.http.WebSocket.Listener() {
+                                    @Override
+                                    public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w,
+                                                                                          CharSequence data, boolean last) {
+                                        echoed.add(data.toString());
+                                        return null;
+                                    }
+                                }).join();
+                        ws.sendText("hi", true).join();
+                        assertEquals("echo: hi", echoed.poll(30, java.util.concurrent.TimeUnit.SECONDS));
+                        ws.sendClose(1000, "").join();
                         continue;
                     }
                     HttpResponse<String> response = SidegateFixture.send(request.build());
