@@ -171,7 +171,8 @@ final class EffectiveConfig {
         m.put("preserve_host", r.preserveHost());
         m.put("cors", r.cors().map(EffectiveConfig::cors).orElse(null));
         m.put("websocket", r.websocket().isPresent());
-        m.put("websocket_idle_timeout", r.websocket().map(Durations::format).orElse(null));
+        m.put("websocket_idle_timeout", r.websocket().map(w -> Durations.format(w.idleTimeout())).orElse(null));
+        m.put("websocket_origins", r.websocket().map(w -> w.origins().stream().map(Object::toString).toList()).orElse(null));
         m.put("transform", r.transform().map(EffectiveConfig::transform).orElse(null));
         // Plugin config blocks are the plugin's to interpret and may hold credentials: names only.
         m.put("plugins", r.plugins().stream().map(p -> p.name()).toList());

@@ -11,6 +11,7 @@ import dev.sidegate.auth.Auth;
 import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.auth.StripIdentityHeaders;
 import dev.sidegate.cors.CorsStage;
+import dev.sidegate.cors.HandshakeOrigins;
 import dev.sidegate.proxy.Pipeline;
 import dev.sidegate.proxy.ReadinessCheck;
 import dev.sidegate.proxy.Resources;
@@ -30,6 +31,7 @@ import dev.sidegate.upstream.UpstreamCall;
  *
  * <pre>
  *   cors               answer preflights; CORS headers on answers  (routes with a cors policy, their own or the default)
+ *   websocket-origin   refuse handshakes from other sites' pages   (websocket routes with websocket_origins)
  *   identity-headers   strip what only Sidegate may set            (every route)
  *   authenticate       verify the token: who is calling            (auth on; the route's public / permission)
  *   rate-limit         take the client's tokens                    (rate_limits on; the tiers, and the route limits
@@ -78,10 +80,11 @@ public final class Assembly {
         Map<Route, List<Stage>> stages = new IdentityHashMap<>();
         for (RouteSettings r : config.routes()) {
             Route route = new Route(r.path(), r.methods(), r.upstreamName(), r.caseSensitive(), r.cors().isPresent(),
-                                    r.websocket());
+                                    r.websocket().map(RouteSettings.WebSocket::idleTimeout));
             UpstreamSettings upstream = config.upstreams().get(r.upstreamName());
             List<Stage> list = new ArrayList<>();
             r.cors().ifPresent(c -> list.add(new CorsStage(c)));
+            r.websocket().filter(w -> !w.origins().isEmpty()).ifPresent(w -> list.add(new HandshakeOrigins(w.origins())));
             list.add(identityHeaders);
             auth.ifPresent(a -> list.add(a.authenticate(r.path(), r.publicRoute(), r.permission(), r.permissionAudit())));
             limits.ifPresent(l -> list.add(l.stageFor(r.path(), r.caseSensitive())));

@@ -115,7 +115,12 @@ public final class ConfigLoader {
             throw new ConfigException("server.request_id_header", "'" + server.requestIdHeader()
                     + "' is an identity header (stripped from clients and set from the token); choose another name");
         }
+        boolean cookieTokens = auth.flatMap(a -> a.websocketTokens().cookie()).isPresent();
         for (int i = 0; i < routes.size(); i++) {
+            if (cookieTokens && routes.get(i).websocket().filter(w -> w.origins().isEmpty()).isPresent()) {
+                throw new ConfigException("routes[" + i + "].websocket_origins", "required on a WebSocket route when "
+                        + "auth.websocket_token.cookie is set: browsers send cookies on handshakes from any site");
+            }
             if (routes.get(i).publicRoute() && routes.get(i).permission().isPresent()) {
                 throw new ConfigException("routes[" + i + "].permission", "a public route cannot require a permission");
             }
@@ -238,16 +243,21 @@ public final class ConfigLoader {
     }
 
     /** {@code websocket: true} opens the route to WebSocket handshakes; {@code websocket_idle_timeout} bounds a quiet tunnel. */
-    private static Optional<Duration> websocket(ConfigView route, Set<String> methods) {
+    private static Optional<RouteSettings.WebSocket> websocket(ConfigView route, Set<String> methods) {
         boolean on = route.bool("websocket").orElse(false);
         Optional<Duration> idle = route.positiveDuration("websocket_idle_timeout");
         if (!on && idle.isPresent()) {
             throw route.get("websocket_idle_timeout").invalid("applies to a route with websocket: true");
         }
+        if (!on && route.get("websocket_origins").exists()) {
+            throw route.get("websocket_origins").invalid("applies to a route with websocket: true");
+        }
+        List<dev.sidegate.cors.CorsSettings.OriginPattern> origins = dev.sidegate.cors.CorsSettings.originList(route, "websocket_origins");
         if (on && !methods.isEmpty() && !methods.contains("GET")) {
             throw route.get("websocket").invalid("a WebSocket handshake is a GET, and this route's methods do not include GET");
         }
-        return on ? Optional.of(idle.orElse(DEFAULT_WEBSOCKET_IDLE_TIMEOUT)) : Optional.empty();
+        return on ? Optional.of(new RouteSettings.WebSocket(idle.orElse(DEFAULT_WEBSOCKET_IDLE_TIMEOUT), origins))
+                : Optional.empty();
     }
 
     /** {@code permission_mode: enforce | audit}; audit needs a permission to audit. */

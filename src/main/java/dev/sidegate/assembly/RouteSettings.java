@@ -39,7 +39,7 @@ import dev.sidegate.transform.TransformSettings;
  * @param plugins       plugins enabled on this route, in order
  * @param caseSensitive whether the path prefix matches case-sensitively (false for upstreams that fold case)
  * @param cors          the route's CORS policy (its own, or the top-level default); empty for none
- * @param websocket     present when the route takes WebSocket handshakes: a tunnel's idle timeout
+ * @param websocket     present when the route takes WebSocket handshakes
  */
 public record RouteSettings(String path,
                             Set<String> methods,
@@ -57,7 +57,17 @@ public record RouteSettings(String path,
                             List<PluginSpec> plugins,
                             boolean caseSensitive,
                             Optional<CorsSettings> cors,
-                            Optional<Duration> websocket) {
+                            Optional<WebSocket> websocket) {
+
+    /**
+     * @param idleTimeout a tunnel that carries nothing either way this long is closed
+     * @param origins     browsers' origins allowed to open a tunnel; empty: any (non-browser clients send none)
+     */
+    public record WebSocket(Duration idleTimeout, List<CorsSettings.OriginPattern> origins) {
+        public WebSocket {
+            origins = List.copyOf(origins);
+        }
+    }
 
     public RouteSettings {
         methods = Set.copyOf(methods);

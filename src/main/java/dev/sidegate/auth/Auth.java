@@ -38,7 +38,8 @@ public final class Auth {
      * @param audit audit mode: a verified token without the permission is admitted, counted and logged as denied
      */
     public Stage authenticate(String route, boolean publicRoute, Optional<String> permission, boolean audit) {
-        return new Authenticate(verifier, route, publicRoute, permission, audit, settings.forwardAuthorization(), metrics);
+        return new Authenticate(verifier, route, publicRoute, permission, audit, settings.forwardAuthorization(),
+                                settings.websocketTokens(), metrics);
     }
 
     /** The stage that answers a request auth refused, once the rate limiter has counted it. */

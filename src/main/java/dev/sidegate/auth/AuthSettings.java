@@ -30,6 +30,7 @@ import dev.sidegate.config.Env;
  * @param tierClaim          claim naming the client's rate-limit tier
  * @param forwardAuthorization whether the bearer {@code Authorization} header goes upstream
  * @param cacheSize          how many verified tokens are remembered (0: verify every request)
+ * @param websocketTokens    where a WebSocket handshake without an Authorization header may carry its token
  */
 public record AuthSettings(KeySource keys,
                            String issuer,
@@ -39,7 +40,8 @@ public record AuthSettings(KeySource keys,
                            List<String> permissionsClaims,
                            String tierClaim,
                            boolean forwardAuthorization,
-                           int cacheSize) {
+                           int cacheSize,
+                           WebSocketTokens websocketTokens) {
 
     public static final String ENV_JWKS_URL = "SIDEGATE_JWT_JWKS_URL";
     public static final String ENV_PUBLIC_KEY = "SIDEGATE_JWT_PUBLIC_KEY";
@@ -55,6 +57,18 @@ public record AuthSettings(KeySource keys,
         audiences = List.copyOf(audiences);
         claimHeaders = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(claimHeaders));
         permissionsClaims = List.copyOf(permissionsClaims);
+    }
+
+    /**
+     * Browsers cannot set headers on a WebSocket handshake: these carry its token instead, both off by default. Only a
+     * handshake (on a route with {@code websocket: true}) with no Authorization header reads them, so an ordinary
+     * request is never authenticated by a cookie (no cross-site request forgery through it).
+     *
+     * @param cookie         a cookie whose value is the bearer token
+     * @param protocolPrefix a {@code Sec-WebSocket-Protocol} entry that starts with this carries the token after it
+     */
+    public record WebSocketTokens(Optional<String> cookie, Optional<String> protocolPrefix) {
+        public static final WebSocketTokens NONE = new WebSocketTokens(Optional.empty(), Optional.empty());
     }
 
     /** Where verification keys come from. */
@@ -122,6 +136,16 @@ public record AuthSettings(KeySource keys,
         String tierClaim = auth.string("tier_claim").orElse("tier");
         boolean forward = auth.bool("forward_authorization").orElse(false);
         int cacheSize = (int) auth.integer("verified_token_cache", 0, 1_000_000).orElse(10_000L).longValue();
+        ConfigView ws = auth.get("websocket_token");
+        Optional<String> cookie = ws.string("cookie");
+        if (cookie.isPresent() && !dev.sidegate.config.HeaderFieldNames.valid(cookie.get())) {
+            throw ws.get("cookie").invalid("not a cookie name: '" + cookie.get() + "'");
+        }
+        Optional<String> prefix = ws.string("protocol_prefix");
+        if (prefix.isPresent() && (!dev.sidegate.config.HeaderFieldNames.valid(prefix.get()) || prefix.get().length() < 4)) {
+            throw ws.get("protocol_prefix").invalid("expected a sub-protocol prefix of at least 4 token characters, such as "
+                    + "'bearer.', got '" + prefix.get() + "'");
+        }
 
         int sources = (jwksUrl.isPresent() ? 1 : 0) + (publicKey.isPresent() ? 1 : 0) + (hmac.isPresent() ? 1 : 0);
         if (sources == 0) {
@@ -168,7 +192,7 @@ public record AuthSettings(KeySource keys,
         }
         return Optional.of(new AuthSettings(keys, requiredIssuer, requiredAudiences, skew, claimHeaders,
                                             permissionsClaims.isEmpty() ? List.of("permissions", "scope") : permissionsClaims,
-                                            tierClaim, forward, cacheSize));
+                                            tierClaim, forward, cacheSize, new WebSocketTokens(cookie, prefix)));
     }
 
     private static Map<String, String> claimHeaders(ConfigView claims) {

@@ -26,10 +26,12 @@ final class Authenticate implements Stage {
     private final boolean audit;
     private final String route;
     private final boolean forwardAuthorization;
+    private final AuthSettings.WebSocketTokens websocketTokens;
     private final SidegateMetrics metrics;
 
     Authenticate(TokenVerifier verifier, String route, boolean publicRoute, Optional<String> permission, boolean audit,
-                 boolean forwardAuthorization, SidegateMetrics metrics) {
+                 boolean forwardAuthorization, AuthSettings.WebSocketTokens websocketTokens, SidegateMetrics metrics) {
+        this.websocketTokens = websocketTokens;
         this.verifier = verifier;
         this.route = route;
         this.publicRoute = publicRoute;
@@ -51,6 +53,15 @@ final class Authenticate implements Stage {
         Headers.Builder headers = null;
         if (credentials instanceof BearerToken.Bearer && !forwardAuthorization) {
             headers = request.headers().toBuilder().remove("Authorization");
+        }
+        if (credentials instanceof BearerToken.None && exchange.upgrade().isPresent()) {
+            // The token a browser's WebSocket can carry; it goes no further than Sidegate.
+            Optional<BearerToken.FromHandshake> carried = BearerToken.fromHandshake(request.headers(), websocketTokens.cookie(),
+                                                                                     websocketTokens.protocolPrefix());
+            if (carried.isPresent()) {
+                credentials = carried.get().credentials();
+                headers = carried.get().withoutToken().toBuilder();
+            }
         }
         AuthOutcome outcome = switch (credentials) {
             case BearerToken.None none -> publicRoute ? new AuthOutcome.Anonymous() : missing("no bearer token");

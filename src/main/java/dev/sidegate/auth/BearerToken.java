@@ -29,6 +29,68 @@ final class BearerToken {
     record OtherScheme() implements Credentials {
     }
 
+    /**
+     * @param credentials  what the handshake carried: a bearer token, or malformed
+     * @param withoutToken the request's headers with the token's cookie or sub-protocol entry taken out
+     */
+    record FromHandshake(Credentials credentials, Headers withoutToken) {
+    }
+
+    /** A WebSocket handshake's token from the named cookie or the sub-protocol entry with the prefix, in that order. */
+    static java.util.Optional<FromHandshake> fromHandshake(Headers headers, java.util.Optional<String> cookie,
+                                                           java.util.Optional<String> protocolPrefix) {
+        if (cookie.isPresent()) {
+            List<String> kept = new java.util.ArrayList<>();
+            String token = null;
+            for (String value : headers.all("Cookie")) {
+                for (String pair : value.split(";")) {
+                    String p = pair.trim();
+                    if (p.startsWith(cookie.get() + "=")) {
+                        token = token == null ? p.substring(cookie.get().length() + 1) : "";
+                    } else if (!p.isEmpty()) {
+                        kept.add(p);
+                    }
+                }
+            }
+            if (token != null) {
+                Headers.Builder b = headers.toBuilder().remove("Cookie");
+                if (!kept.isEmpty()) {
+                    b.add("Cookie", String.join("; ", kept));
+                }
+                return java.util.Optional.of(new FromHandshake(bearer(token, "the " + cookie.get() + " cookie"), b.build()));
+            }
+        }
+        if (protocolPrefix.isPresent()) {
+            List<String> kept = new java.util.ArrayList<>();
+            String token = null;
+            for (String value : headers.all("Sec-WebSocket-Protocol")) {
+                for (String entry : value.split(",")) {
+                    String e = entry.trim();
+                    if (e.startsWith(protocolPrefix.get())) {
+                        token = token == null ? e.substring(protocolPrefix.get().length()) : "";
+                    } else if (!e.isEmpty()) {
+                        kept.add(e);
+                    }
+                }
+            }
+            if (token != null) {
+                Headers.Builder b = headers.toBuilder().remove("Sec-WebSocket-Protocol");
+                if (!kept.isEmpty()) {
+                    b.add("Sec-WebSocket-Protocol", String.join(", ", kept));
+                }
+                return java.util.Optional.of(new FromHandshake(bearer(token, "the Sec-WebSocket-Protocol entry"), b.build()));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    private static Credentials bearer(String token, String where) {
+        if (token.isEmpty() || !TOKEN68.matcher(token).matches()) {
+            return new Malformed(where + " does not hold one bearer token");
+        }
+        return new Bearer(token);
+    }
+
     static Credentials from(Headers headers) {
         List<String> values = headers.all("Authorization");
         if (values.isEmpty()) {

@@ -171,6 +171,34 @@ public record CorsSettings(List<OriginPattern> origins, boolean anyOrigin, Set<S
         return new CorsSettings(origins, anyOrigin, methods, headers, anyHeader, exposed, credentials, maxAge);
     }
 
+    /**
+     * A list of origins in {@code allowed_origins}' syntax without {@code *} (exact, or a leading {@code *.} in the
+     * host), such as a WebSocket route's {@code websocket_origins}.
+     */
+    public static List<OriginPattern> originList(ConfigView parent, String name) {
+        List<String> raw = parent.strings(name);
+        List<OriginPattern> origins = new ArrayList<>();
+        for (int i = 0; i < raw.size(); i++) {
+            String key = parent.get(name).key() + "[" + i + "]";
+            if (raw.get(i).equals("*")) {
+                throw new dev.sidegate.config.ConfigException(key, "'*' would allow every origin; list the origins, or leave the key out");
+            }
+            origins.add(origin(key, raw.get(i)));
+        }
+        return origins;
+    }
+
+    /** Whether a browser's {@code Origin} (any case) matches one of the patterns. */
+    public static boolean matchesAny(List<OriginPattern> patterns, String origin) {
+        String lower = origin.trim().toLowerCase(Locale.ROOT);
+        for (OriginPattern p : patterns) {
+            if (p.matches(lower)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static OriginPattern origin(String key, String raw) {
         if (raw.equalsIgnoreCase("null")) {
             throw new dev.sidegate.config.ConfigException(key, "the 'null' origin (sandboxed frames, file: pages, some "

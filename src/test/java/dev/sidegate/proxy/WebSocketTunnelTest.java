@@ -79,7 +79,11 @@ class WebSocketTunnelTest {
         @Override
         public java.util.Optional<Headers> onHttpUpgrade(HttpPrologue prologue, Headers headers) {
             headers.first(io.helidon.http.HeaderNames.create("X-Test-Id")).ifPresent(id -> HANDSHAKES.put(id, headers));
-            return java.util.Optional.empty();
+            boolean chat = headers.first(io.helidon.http.HeaderNames.create("Sec-WebSocket-Protocol"))
+                    .map(p -> java.util.Arrays.stream(p.split(",")).anyMatch(e -> e.trim().equals("chat"))).orElse(false);
+            return chat ? java.util.Optional.of(io.helidon.http.WritableHeaders.create()
+                                                        .set(io.helidon.http.HeaderNames.create("Sec-WebSocket-Protocol"), "chat"))
+                    : java.util.Optional.empty();
         }
     }
 
@@ -88,6 +92,9 @@ class WebSocketTunnelTest {
         upstream = WebServer.builder()
                 .port(0)
                 .host("127.0.0.1")
+                // Helidon's WebSocket server checks Origin too (same origin unless listed): these pages may connect.
+                .addProtocol(io.helidon.webserver.websocket.WsConfig.builder()
+                                     .addOrigin("https://app.example.com").addOrigin("https://eu.apps.example.com").build())
                 .addRouting(WsRouting.builder().endpoint("/ws/echo", new Echo()).endpoint("/open/echo", new Echo())
                                     .endpoint("/open/limited", new Echo()))
                 .routing(r -> r.get("/ws/refused", (req, res) -> res.status(Status.FORBIDDEN_403).send("not for you"))
@@ -349,14 +356,85 @@ class WebSocketTunnelTest {
         stopped.get(60, TimeUnit.SECONDS);
     }
 
+    private static final String BROWSER_TOKENS = """
+            auth:
+              websocket_token:
+                cookie: sidegate_token
+                protocol_prefix: "bearer."
+            routes:
+              - path: /ws
+                websocket: true
+                websocket_origins: [https://app.example.com, "https://*.apps.example.com"]
+            """;
+
+    @Test
+    void aBrowserCarriesItsTokenInACookieOrASubProtocolAndNeitherReachesTheApp() throws Exception {
+        try (SidegateFixture sg = SidegateFixture.start(BROWSER_TOKENS, env())) {
+            String jwt = token("carol").substring("Bearer ".length());
+            Received byCookie = new Received();
+            WebSocket ws = open(sg, "/ws/echo", byCookie, "Cookie", "theme=dark; sidegate_token=" + jwt,
+                                "Origin", "https://app.example.com", "X-Test-Id", "cookie");
+            ws.sendText("cookie ok", true).join();
+            assertEquals("text cookie ok", byCookie.next());
+            Headers seen = HANDSHAKES.get("cookie");
+            assertEquals("carol", seen.first(io.helidon.http.HeaderNames.create("X-User-ID")).orElseThrow());
+            assertEquals("theme=dark", seen.first(io.helidon.http.HeaderNames.COOKIE).orElseThrow(), "the token cookie stays here");
+            ws.sendClose(1000, "").join();
+
+            Received byProtocol = new Received();
+            WebSocket.Builder b = HttpClient.newHttpClient().newWebSocketBuilder().subprotocols("chat", "bearer." + jwt)
+                    .header("X-Test-Id", "protocol");
+            WebSocket ws2 = b.buildAsync(URI.create("ws://127.0.0.1:" + sg.port() + "/ws/echo"), byProtocol).join();
+            assertEquals("chat", ws2.getSubprotocol(), "the app chose among what the client offered besides the token");
+            assertEquals("chat", HANDSHAKES.get("protocol").first(io.helidon.http.HeaderNames.create("Sec-WebSocket-Protocol"))
+                    .orElseThrow(), "the token entry stays here");
+            ws2.sendClose(1000, "").join();
+
+            HttpResponse<String> plain = SidegateFixture.send(HttpRequest.newBuilder(sg.uri("/ws/echo"))
+                                                                        .header("Cookie", "sidegate_token=" + jwt).build());
+            assertEquals(401, plain.statusCode(), "an ordinary request is never authenticated by the cookie");
+            assertEquals(401, refusedStatus(sg, "/ws/echo", "Cookie", "sidegate_token=not-a-jwt"));
+        }
+    }
+
+    @Test
+    void aHandshakeFromAnotherSitesPageIsRefused() throws Exception {
+        try (SidegateFixture sg = SidegateFixture.start(BROWSER_TOKENS, env())) {
+            String jwt = token("dave");
+            assertEquals(403, refusedStatus(sg, "/ws/echo", "Authorization", jwt, "Origin", "https://evil.example"));
+            assertEquals(403, refusedStatus(sg, "/ws/echo", "Authorization", jwt, "Origin", "https://apps.example.com"));
+            String body = dev.sidegate.testing.RawHttp.exchange(sg.port(), "GET /ws/echo HTTP/1.1\r\nHost: x\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: https://evil.example\r\nAuthorization: " + jwt
+                    + "\r\n\r\n").text();
+            assertTrue(body.contains("urn:sidegate:problem:websocket-origin-refused"), "Sidegate's refusal, not the app's: " + body);
+            Received ok = new Received();
+            WebSocket ws = open(sg, "/ws/echo", ok, "Authorization", jwt, "Origin", "https://eu.apps.example.com");
+            ws.sendText("from an allowed page", true).join();
+            assertEquals("text from an allowed page", ok.next());
+            ws.sendClose(1000, "").join();
+            Received noOrigin = new Received();
+            WebSocket cli = open(sg, "/ws/echo", noOrigin, "Authorization", jwt);
+            cli.sendText("no browser", true).join();
+            assertEquals("text no browser", noOrigin.next(), "clients that are not browsers send no Origin");
+            cli.sendClose(1000, "").join();
+        }
+    }
+
     @Test
     void badWebsocketSettingsFailTheLoadNamingTheKey() {
         for (List<String> c : List.of(
                 List.of("routes: [{path: /a, websocket_idle_timeout: 1m}]", "routes[0].websocket_idle_timeout: applies to a route with websocket: true"),
                 List.of("routes: [{path: /a, methods: [POST], websocket: true}]", "routes[0].websocket: a WebSocket handshake is a GET"),
                 List.of("routes: [{path: /a, websocket: yes}]", "routes[0].websocket: expected true or false"),
-                List.of("server: {max_tunnels: 0}", "server.max_tunnels: "))) {
-            Map<String, String> e = Map.of("SIDEGATE_CONFIG", SidegateFixture.writeTemp(c.get(0)).toString());
+                List.of("server: {max_tunnels: 0}", "server.max_tunnels: "),
+                List.of("routes: [{path: /a, websocket_origins: ['https://a.example']}]", "routes[0].websocket_origins: applies to a route with websocket: true"),
+                List.of("routes: [{path: /a, websocket: true, websocket_origins: ['*']}]", "routes[0].websocket_origins[0]: '*' would allow every origin"),
+                List.of("auth: {websocket_token: {cookie: sid}}\nroutes: [{path: /a, websocket: true}]",
+                        "routes[0].websocket_origins: required on a WebSocket route when auth.websocket_token.cookie is set"),
+                List.of("auth: {websocket_token: {protocol_prefix: 'b'}}", "auth.websocket_token.protocol_prefix: expected a sub-protocol prefix"))) {
+            Map<String, String> e = new HashMap<>(env());
+            e.put("SIDEGATE_CONFIG", SidegateFixture.writeTemp(c.get(0)).toString());
             String message = assertThrows(dev.sidegate.config.ConfigException.class,
                                           () -> dev.sidegate.assembly.ConfigLoader.load(e)).getMessage();
             assertTrue(message.startsWith(c.get(1)), message);
