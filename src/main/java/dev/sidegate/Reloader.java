@@ -118,6 +118,7 @@ final class Reloader implements AutoCloseable {
                 new Setting("server.after_chunked_request", a.keepAliveAfterChunked(), b.keepAliveAfterChunked()),
                 new Setting("server.request_id_header", a.requestIdHeader(), b.requestIdHeader()),
                 new Setting("server.max_tunnels", a.maxTunnels(), b.maxTunnels()),
+                new Setting("server.websocket_max_frame_bytes", a.websocketMaxFrameBytes(), b.websocketMaxFrameBytes()),
                 new Setting("OTEL_*", running.otelEnvironment(), file.otelEnvironment()))) {
             if (!s.before().equals(s.after())) {
                 changed.add(s.key());

@@ -95,12 +95,14 @@ public final class Sidegate implements AutoCloseable {
                 new ConnectionLimits(AdminListener.MAX_CONNECTIONS, AdminListener.MAX_CONNECTIONS_PER_IP, forwarding,
                                      reason -> shared.metrics().connectionRefused("admin_" + reason), shared.housekeeping()),
                 null, shared.housekeeping());
+        Tunnels tunnels = new Tunnels(settings.maxTunnels(), settings.websocketMaxFrameBytes());
+        shared.metrics().openTunnels(tunnels::open);
         ProxyHandler handler = new ProxyHandler(() -> deployment.get().pipeline(), new PathNormalizer(settings.paths()),
                                                 forwarding, new RequestIds(settings.requestIdHeader(), forwarding),
                                                 clientConnections, settings.keepAliveAfterChunked(),
-                                                new Tunnels(settings.maxTunnels()));
+                                                tunnels);
         AdminStatus status = new AdminStatus(deployment::get, readiness, shared.guards(), shared.metrics(),
-                                             shared.telemetry().recentProblems(), reloader::status);
+                                             shared.telemetry().recentProblems(), reloader::status, tunnels);
         AdminService views = new AdminService(() -> deployment.get().config(), shared.guards(), () -> reloader.reload("POST /admin/reload"),
                                               reloader::status, settings.adminToken(), status);
         WebServer admin;

@@ -24,7 +24,7 @@ import dev.sidegate.telemetry.SidegateMetrics;
 
 /**
  * What the sidecar is doing now, as one JSON document ({@code GET /admin/status}, which the admin page polls): routes
- * with their stages, upstreams with breaker and bulkhead state, decisions per rate limit, Redis and JWKS state, the
+ * with their stages, upstreams with breaker and bulkhead state, WebSocket tunnels, decisions per rate limit, Redis and JWKS state, the
  * configuration version and the last reload, and the last problems answered. Reading it changes nothing.
  */
 public final class AdminStatus {
@@ -34,10 +34,12 @@ public final class AdminStatus {
     private final SidegateMetrics metrics;
     private final RecentProblems problems;
     private final Supplier<ReloadStatus> reloads;
+    private final dev.sidegate.proxy.Tunnels tunnels;
     private final Instant startedAt = Instant.now();
 
     public AdminStatus(Supplier<Deployment> deployment, Readiness readiness, UpstreamGuards guards, SidegateMetrics metrics,
-                       RecentProblems problems, Supplier<ReloadStatus> reloads) {
+                       RecentProblems problems, Supplier<ReloadStatus> reloads, dev.sidegate.proxy.Tunnels tunnels) {
+        this.tunnels = tunnels;
         this.deployment = deployment;
         this.readiness = readiness;
         this.guards = guards;
@@ -58,6 +60,7 @@ public final class AdminStatus {
         root.put("reload", reload(reloads.get()));
         root.put("routes", routes(live));
         root.put("upstreams", guards.describe());
+        root.put("tunnels", Map.of("open", tunnels.open(), "max", tunnels.max()));
         root.put("rate_limits", rateLimits(config, live));
         root.put("auth", auth(config, live));
         root.put("recent_problems", recentProblems());

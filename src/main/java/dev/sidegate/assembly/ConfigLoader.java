@@ -71,6 +71,7 @@ public final class ConfigLoader {
     static final int DEFAULT_MAX_CONNECTIONS = 1024;
     static final int DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
     static final int DEFAULT_MAX_TUNNELS = 512;
+    static final long DEFAULT_WEBSOCKET_MAX_FRAME = 16L * 1024 * 1024;
     static final Duration DEFAULT_WEBSOCKET_IDLE_TIMEOUT = Duration.ofHours(1);
     private static final java.util.regex.Pattern METHOD = java.util.regex.Pattern.compile("[A-Z][A-Z0-9_-]*");
     /** Names the request id may not take: framing, hop-by-hop, credentials, forwarding and tracing headers. */
@@ -193,7 +194,8 @@ public final class ConfigLoader {
                                   new ServerSettings.PathPolicy(rejectEncodedSlashes, rejectSemicolons),
                                   choice(s, "after_chunked_request", "close", "keep_alive").equals("keep_alive"),
                                   requestIdHeader,
-                                  (int) s.integer("max_tunnels", 1, 1_000_000).orElse((long) DEFAULT_MAX_TUNNELS).longValue());
+                                  (int) s.integer("max_tunnels", 1, 1_000_000).orElse((long) DEFAULT_MAX_TUNNELS).longValue(),
+                                  s.integer("websocket_max_frame_bytes", 125, 1L << 40).orElse(DEFAULT_WEBSOCKET_MAX_FRAME));
     }
 
     private List<RouteSettings> routes(List<ConfigView> sections, Map<String, UpstreamSettings> upstreams,

@@ -26,6 +26,7 @@ import java.util.Optional;
  *                         close it, so that a chunk framing Helidon reads leniently can never smuggle a request)
  * @param requestIdHeader  the header that carries each request's id, in and out
  * @param maxTunnels       WebSocket tunnels open at once; a handshake beyond it is answered 503
+ * @param websocketMaxFrameBytes the largest WebSocket frame payload relayed, either way; a larger frame ends the tunnel
  */
 public record ServerSettings(int port,
                              int adminPort,
@@ -43,7 +44,8 @@ public record ServerSettings(int port,
                              PathPolicy paths,
                              boolean keepAliveAfterChunked,
                              String requestIdHeader,
-                             int maxTunnels) {
+                             int maxTunnels,
+                             long websocketMaxFrameBytes) {
 
     public ServerSettings {
         trustedProxies = List.copyOf(trustedProxies);

@@ -5,14 +5,27 @@ package dev.sidegate.proxy;
  * when the bytes relayed so far end on a frame boundary: only there can Sidegate put a close frame of its own.
  */
 final class FrameBoundary {
+    private final long maxPayload;
     private final byte[] header = new byte[14];
     private int headerLength;
+    private int headerStart;
     private long payloadLeft;
 
-    /** Takes the next relayed bytes into account. */
-    void relayed(byte[] b, int off, int len) {
+    /** @param maxPayload the largest frame payload allowed through */
+    FrameBoundary(long maxPayload) {
+        this.maxPayload = maxPayload;
+    }
+
+    /**
+     * Takes the next bytes into account before they are relayed.
+     *
+     * @return -1 when all of them may go; else the offset in {@code b} where a frame over the limit begins (its header
+     *         may have begun in an earlier call: then {@code off}); nothing from there on may be relayed
+     */
+    int relayed(byte[] b, int off, int len) {
         int i = off;
         int end = off + len;
+        headerStart = off; // a header begun in an earlier call: its first bytes went already
         while (i < end) {
             if (payloadLeft > 0) {
                 int n = (int) Math.min(payloadLeft, end - i);
@@ -20,13 +33,22 @@ final class FrameBoundary {
                 i += n;
                 continue;
             }
+            if (headerLength == 0) {
+                headerStart = i;
+            }
             header[headerLength++] = b[i++];
             long needed = headerNeeds();
             if (needed >= 0 && headerLength == needed) {
-                payloadLeft = payloadLength();
+                long length = payloadLength();
+                if (length > maxPayload) {
+                    headerLength = 0;
+                    return headerStart;
+                }
+                payloadLeft = length;
                 headerLength = 0;
             }
         }
+        return -1;
     }
 
     /** Whether the bytes relayed so far end exactly where a frame ends (or nothing was relayed). */

@@ -161,7 +161,7 @@ public final class ProxyHandler implements Handler {
                           Headers.builder().add("Upgrade", "websocket").add("Connection", "Upgrade").build());
                 Runnable release = place;
                 tunnelOpen = true;
-                return new TunnelConnection(ctx, tunnel, route.websocketIdleTimeout().get(), () -> {
+                return new TunnelConnection(ctx, tunnel, route.websocketIdleTimeout().get(), tunnels.maxFrameBytes(), () -> {
                     release.run();
                     scope.finish(101, path, exchange, null, null);
                 });

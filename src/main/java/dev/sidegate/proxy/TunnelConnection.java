@@ -22,12 +22,14 @@ final class TunnelConnection implements ServerConnection {
     private static final System.Logger LOG = System.getLogger(TunnelConnection.class.getName());
     private static final int BUFFER = 16 * 1024;
     static final int GOING_AWAY = 1001;
+    static final int MESSAGE_TOO_BIG = 1009;
 
     private final ConnectionContext ctx;
     private final UpstreamTunnel tunnel;
     private final Duration idleTimeout;
     private final Runnable onEnd;
-    private final FrameBoundary toClient = new FrameBoundary();
+    private final FrameBoundary toClient;
+    private final FrameBoundary toUpstream;
     private final Object clientWrites = new Object();
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile boolean ended;
@@ -37,7 +39,9 @@ final class TunnelConnection implements ServerConnection {
      * @param onEnd runs once when the tunnel ends, on the connection's thread (releases its place, finishes its log
      *              line and span)
      */
-    TunnelConnection(ConnectionContext ctx, UpstreamTunnel tunnel, Duration idleTimeout, Runnable onEnd) {
+    TunnelConnection(ConnectionContext ctx, UpstreamTunnel tunnel, Duration idleTimeout, long maxFrame, Runnable onEnd) {
+        this.toClient = new FrameBoundary(maxFrame);
+        this.toUpstream = new FrameBoundary(maxFrame);
         this.ctx = ctx;
         this.tunnel = tunnel;
         this.idleTimeout = idleTimeout;
@@ -54,8 +58,16 @@ final class TunnelConnection implements ServerConnection {
             while ((n = in.read(buffer)) >= 0) {
                 lastActivityNanos = System.nanoTime();
                 synchronized (clientWrites) {
+                    boolean atBoundary = toClient.atBoundary();
+                    int over = toClient.relayed(buffer, 0, n);
+                    if (over >= 0) {
+                        if (over > 0) {
+                            ctx.dataWriter().writeNow(BufferData.create(buffer, 0, over).copy());
+                        }
+                        tooBig(over > 0 || atBoundary, "the upstream");
+                        return;
+                    }
                     ctx.dataWriter().writeNow(BufferData.create(buffer, 0, n).copy());
-                    toClient.relayed(buffer, 0, n);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -80,7 +92,18 @@ final class TunnelConnection implements ServerConnection {
             while (!ended) {
                 BufferData data = reader.readBuffer();
                 lastActivityNanos = System.nanoTime();
-                data.writeTo(out);
+                byte[] bytes = new byte[data.available()];
+                data.read(bytes);
+                int over = toUpstream.relayed(bytes, 0, bytes.length);
+                if (over >= 0) {
+                    out.write(bytes, 0, over);
+                    out.flush();
+                    synchronized (clientWrites) {
+                        tooBig(toClient.atBoundary(), "the client");
+                    }
+                    return;
+                }
+                out.write(bytes);
                 out.flush();
             }
         } catch (RuntimeException | IOException e) {
@@ -109,6 +132,21 @@ final class TunnelConnection implements ServerConnection {
             return;
         }
         goingAway();
+        tunnel.close();
+    }
+
+    /** A frame over {@code server.websocket_max_frame_bytes}: the client gets a close 1009 where it can, and the tunnel ends. */
+    private void tooBig(boolean clientAtBoundary, String from) {
+        LOG.log(System.Logger.Level.INFO, "WebSocket tunnel closed: a frame from " + from + " is larger than "
+                + "server.websocket_max_frame_bytes");
+        if (clientAtBoundary && !goingAwaySent) {
+            goingAwaySent = true;
+            try {
+                ctx.dataWriter().writeNow(BufferData.create(FrameBoundary.closeFrame(MESSAGE_TOO_BIG)));
+            } catch (RuntimeException e) {
+                // the client is gone already
+            }
+        }
         tunnel.close();
     }
 

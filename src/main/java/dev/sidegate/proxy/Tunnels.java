@@ -9,11 +9,18 @@ import java.util.concurrent.Semaphore;
  */
 public final class Tunnels {
     private final int max;
+    private final long maxFrameBytes;
     private final Semaphore permits;
 
-    public Tunnels(int max) {
+    /** @param maxFrameBytes the largest frame payload a tunnel relays; a larger one ends it with a close 1009 */
+    public Tunnels(int max, long maxFrameBytes) {
         this.max = max;
+        this.maxFrameBytes = maxFrameBytes;
         this.permits = new Semaphore(max);
+    }
+
+    long maxFrameBytes() {
+        return maxFrameBytes;
     }
 
     /** A place for one more tunnel; release it exactly once when the tunnel (or its handshake) ends. */

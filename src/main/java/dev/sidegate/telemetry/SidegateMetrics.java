@@ -234,6 +234,12 @@ public final class SidegateMetrics implements AutoCloseable {
                 .register(registry);
     }
 
+    public void openTunnels(IntSupplier open) {
+        Gauge.builder("sidegate.tunnels.open", open, IntSupplier::getAsInt)
+                .description("WebSocket tunnels open on the proxy port")
+                .register(registry);
+    }
+
     private static String methodLabel(String method) {
         return switch (method) {
             case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS" -> method;

@@ -305,6 +305,11 @@ class WebSocketTunnelTest {
         try (SidegateFixture sg = SidegateFixture.start(capped, env())) {
             Received first = new Received();
             WebSocket ws = open(sg, "/open/echo", first);
+            com.fasterxml.jackson.databind.JsonNode status = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(sg.admin("/admin/status").body()).get("tunnels");
+            assertEquals(1, status.get("open").asInt(), "the admin status counts it");
+            assertEquals(1, status.get("max").asInt());
+            assertTrue(sg.admin("/observe/metrics").body().contains("sidegate_tunnels_open 1.0"));
             assertEquals(503, refusedStatus(sg, "/open/echo"), "one tunnel at a time");
             ws.sendClose(1000, "done").join();
             assertTrue(first.next().startsWith("close 1000"));
@@ -323,6 +328,20 @@ class WebSocketTunnelTest {
                     Thread.onSpinWait();
                 }
             }
+        }
+    }
+
+    @Test
+    void aFrameOverTheCapEndsTheTunnelWithMessageTooBig() throws Exception {
+        String capped = ROUTES.replace("server:\n", "server:\n  websocket_max_frame_bytes: 1024\n");
+        try (SidegateFixture sg = SidegateFixture.start(capped, env())) {
+            Received got = new Received();
+            WebSocket ws = open(sg, "/open/echo", got);
+            ws.sendText("y".repeat(1000), true).join();
+            assertEquals("text " + "y".repeat(1000), got.next(), "under the cap: relayed");
+            ws.sendText("z".repeat(2000), true).join();
+            assertEquals("close 1009 ", got.next(), "over the cap: closed, and the app never got it");
+            assertTrue(got.events.stream().noneMatch(e -> e.contains("zzz")));
         }
     }
 
@@ -428,6 +447,7 @@ class WebSocketTunnelTest {
                 List.of("routes: [{path: /a, methods: [POST], websocket: true}]", "routes[0].websocket: a WebSocket handshake is a GET"),
                 List.of("routes: [{path: /a, websocket: yes}]", "routes[0].websocket: expected true or false"),
                 List.of("server: {max_tunnels: 0}", "server.max_tunnels: "),
+                List.of("server: {websocket_max_frame_bytes: 10}", "server.websocket_max_frame_bytes: "),
                 List.of("routes: [{path: /a, websocket_origins: ['https://a.example']}]", "routes[0].websocket_origins: applies to a route with websocket: true"),
                 List.of("routes: [{path: /a, websocket: true, websocket_origins: ['*']}]", "routes[0].websocket_origins[0]: '*' would allow every origin"),
                 List.of("auth: {websocket_token: {cookie: sid}}\nroutes: [{path: /a, websocket: true}]",
