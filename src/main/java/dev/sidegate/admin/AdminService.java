@@ -23,8 +23,11 @@ import io.helidon.webserver.http.HttpService;
  * the kubelet and Prometheus reach on the pod address, are not under {@code /admin}.
  */
 public final class AdminService implements HttpService {
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = dev.sidegate.proxy.Json.mapper()
-            .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+    /** Made on the first admin view, not at start: Jackson's databind costs about 0.3 s of one core to set up. */
+    private static final class Mapper {
+        static final com.fasterxml.jackson.databind.ObjectMapper JSON = dev.sidegate.proxy.Json.mapper()
+                .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+    }
     private final Supplier<SidegateConfig> config;
     private final UpstreamGuards guards;
     private final Supplier<ReloadResult> reload;
@@ -88,7 +91,7 @@ public final class AdminService implements HttpService {
         rules.get("/status", (req, res) -> {
             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
             res.header(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));
-            res.send(JSON.writeValueAsBytes(status.snapshot()));
+            res.send(Mapper.JSON.writeValueAsBytes(status.snapshot()));
         });
         rules.get("/config", (req, res) -> {
             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
@@ -116,12 +119,12 @@ public final class AdminService implements HttpService {
                 }
             }
             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
-            res.send(JSON.writeValueAsBytes(body));
+            res.send(Mapper.JSON.writeValueAsBytes(body));
         });
         rules.get("/upstreams", (req, res) -> {
             res.header(HeaderValues.create(HeaderNames.CONTENT_TYPE, "application/json"));
             res.header(HeaderValues.create(HeaderNames.CACHE_CONTROL, "no-store"));
-            res.send(JSON.writeValueAsBytes(guards.describe()));
+            res.send(Mapper.JSON.writeValueAsBytes(guards.describe()));
         });
     }
 }

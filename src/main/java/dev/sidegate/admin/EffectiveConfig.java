@@ -27,7 +27,10 @@ import dev.sidegate.cors.CorsSettings;
  */
 final class EffectiveConfig {
     static final String REDACTED = "<redacted>";
-    private static final ObjectMapper JSON = dev.sidegate.proxy.Json.mapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Made on the first request for the view, not at start (Jackson's databind is slow to set up). */
+    private static final class Mapper {
+        static final ObjectMapper JSON = dev.sidegate.proxy.Json.mapper().enable(SerializationFeature.INDENT_OUTPUT);
+    }
 
     private EffectiveConfig() {
     }
@@ -58,7 +61,7 @@ final class EffectiveConfig {
         root.put("auth", config.auth().map(EffectiveConfig::auth).orElse(null));
         root.put("rate_limits", config.rateLimits().map(EffectiveConfig::rateLimits).orElse(null));
         try {
-            return JSON.writeValueAsBytes(root);
+            return Mapper.JSON.writeValueAsBytes(root);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
