@@ -172,6 +172,9 @@ public final class ProxyHandler implements Handler {
         } catch (RuntimeException e) {
             outcome.status = 500;
             outcome.failure = e.getClass().getSimpleName();
+            if (outcome.exchange != null) {
+                outcome.exchange.tunnel().ifPresent(UpstreamTunnel::close); // the client went before its 101 was out
+            }
             throw e;
         } finally {
             if (!tunnelOpen) {
