@@ -151,6 +151,7 @@ final class ConnectionPool {
             ssl.setSSLParameters(parameters);
             ssl.setSoTimeout(timeoutMillis);
             ssl.startHandshake();
+            ssl.setSoTimeout(0); // reads are timed by their deadlines from here on (Http1Connection.startExchange)
             return ssl;
         } catch (SocketTimeoutException e) {
             throw new UpstreamException(UpstreamException.Kind.CONNECT_TIMEOUT, "no TLS handshake with " + origin
@@ -166,6 +167,14 @@ final class ConnectionPool {
 
     private static boolean isIpLiteral(String host) {
         return host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
+    }
+
+    /** Closes every connection whose read has waited past its response timeout (see Http1Connection.startExchange). */
+    void closeOverdueReads() {
+        long now = System.nanoTime();
+        for (Http1Connection c : open) {
+            c.closeIfReadOverdue(now);
+        }
     }
 
     /** Takes a connection back after an exchange; {@code reusable} false closes it. */

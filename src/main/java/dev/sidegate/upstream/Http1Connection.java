@@ -30,6 +30,9 @@ final class Http1Connection {
     private int writePos;
     private final ByteBuffer probe = ByteBuffer.allocate(1);
     private long idleSinceNanos;
+    private long readTimeoutNanos = Long.MAX_VALUE / 4;
+    private volatile long readDeadlineNanos;
+    private volatile boolean timedOut;
     private int exchanges;
     private volatile boolean closed;
 
@@ -54,9 +57,43 @@ final class Http1Connection {
         return exchanges > 0;
     }
 
+    /**
+     * The response timeout bounds each wait for the upstream's bytes. It is not the socket's SO_TIMEOUT: a read with a
+     * timeout parks its virtual thread with a timer, which cost about a third of a proxied request's CPU (measured,
+     * loadtest/ANALYSIS.md). A read records its deadline instead, and the pool's sweeper closes a connection whose read
+     * is overdue ({@link #closeIfReadOverdue}), which that read reports as the timeout.
+     */
     void startExchange(Duration responseTimeout) throws SocketException {
-        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, responseTimeout.toMillis())));
+        readTimeoutNanos = Math.max(1_000_000L, responseTimeout.toNanos());
+        timedOut = false;
         writePos = 0;
+    }
+
+    /** From the sweeper: closes the connection when a read has waited past its deadline. */
+    void closeIfReadOverdue(long nowNanos) {
+        long deadline = readDeadlineNanos;
+        if (deadline != 0 && nowNanos - deadline > 0) {
+            timedOut = true;
+            close();
+        }
+    }
+
+    /** One blocking read of the socket, under the response timeout. */
+    private int socketRead(byte[] b, int off, int len) throws IOException {
+        readDeadlineNanos = System.nanoTime() + readTimeoutNanos;
+        try {
+            return in.read(b, off, len);
+        } catch (SocketTimeoutException e) {
+            throw new UpstreamException(UpstreamException.Kind.RESPONSE_TIMEOUT, "no data from the upstream within the timeout", e);
+        } catch (IOException e) {
+            if (timedOut) {
+                throw new UpstreamException(UpstreamException.Kind.RESPONSE_TIMEOUT, "no data from the upstream within the timeout", e);
+            }
+            throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
+                    + e.getClass().getSimpleName(), e);
+        } finally {
+            readDeadlineNanos = 0;
+        }
     }
 
     void endExchange() {
@@ -109,15 +146,7 @@ final class Http1Connection {
         if (readPos < readLimit) {
             return true;
         }
-        int n;
-        try {
-            n = in.read(readBuffer, 0, readBuffer.length);
-        } catch (SocketTimeoutException e) {
-            throw new UpstreamException(UpstreamException.Kind.RESPONSE_TIMEOUT, "no data from the upstream within the timeout", e);
-        } catch (IOException e) {
-            throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
-                    + e.getClass().getSimpleName(), e);
-        }
+        int n = socketRead(readBuffer, 0, readBuffer.length);
         if (n < 0) {
             return false;
         }
@@ -207,14 +236,7 @@ final class Http1Connection {
     int read(byte[] b, int off, int len) throws IOException {
         if (readPos >= readLimit && len >= readBuffer.length) {
             // A large read with nothing buffered goes straight to the caller's array.
-            try {
-                return in.read(b, off, len);
-            } catch (SocketTimeoutException e) {
-                throw new UpstreamException(UpstreamException.Kind.RESPONSE_TIMEOUT, "no data from the upstream within the timeout", e);
-            } catch (IOException e) {
-                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
-                        + e.getClass().getSimpleName(), e);
-            }
+            return socketRead(b, off, len);
         }
         if (!fill()) {
             return -1;

@@ -15,6 +15,9 @@ import java.util.concurrent.TimeUnit;
 public final class Upstreams implements AutoCloseable {
     private final Map<Key, ConnectionPool> pools = new ConcurrentHashMap<>();
     private final ScheduledFuture<?> eviction;
+    private final ScheduledFuture<?> readDeadlines;
+    /** How often overdue reads are looked for: a response timeout fires up to this much late. */
+    static final long READ_DEADLINE_PERIOD_MILLIS = 50;
 
     private record Key(Origin origin, ConnectionSettings settings) {
     }
@@ -22,6 +25,9 @@ public final class Upstreams implements AutoCloseable {
     /** @param housekeeping runs the idle eviction once a second */
     public Upstreams(ScheduledExecutorService housekeeping) {
         this.eviction = housekeeping.scheduleWithFixedDelay(this::evictExpired, 1, 1, TimeUnit.SECONDS);
+        this.readDeadlines = housekeeping.scheduleWithFixedDelay(() -> pools.values().forEach(ConnectionPool::closeOverdueReads),
+                                                                 READ_DEADLINE_PERIOD_MILLIS, READ_DEADLINE_PERIOD_MILLIS,
+                                                                 TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -52,6 +58,7 @@ public final class Upstreams implements AutoCloseable {
     @Override
     public void close() {
         eviction.cancel(false);
+        readDeadlines.cancel(false);
         pools.values().forEach(ConnectionPool::close);
     }
 }
