@@ -9,12 +9,13 @@ import java.util.concurrent.locks.LockSupport;
 
 import dev.sidegate.config.Messages;
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.SslOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisScriptingCommands;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -32,8 +33,9 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
 
     private final RedisSettings settings;
     private volatile ClientResources resources;
+    private volatile io.netty.util.HashedWheelTimer timer;
     private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile RedisScriptingCommands<String, String> commands;
+    private volatile RedisScriptingAsyncCommands<String, String> commands;
     private volatile AutoCloseable connection;
     private volatile RedisClient client;
     private volatile RedisClusterClient clusterClient;
@@ -46,11 +48,15 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
     /** Creates Lettuce's resources (its Netty threads) and connects; if Redis is not there yet, keeps trying. */
     @Override
     public synchronized void start() {
+        this.timer = new io.netty.util.HashedWheelTimer(Thread.ofPlatform().daemon().name("sidegate-redis-timer").factory(),
+                                                        5, TimeUnit.MILLISECONDS);
         this.resources = ClientResources.builder()
                 .ioThreadPoolSize(1)
                 .computationThreadPoolSize(1)
                 // Reconnect quickly after an outage (Lettuce's default backs off to 30 s).
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(2), 2, TimeUnit.MILLISECONDS))
+                // Command expiry runs on this wheel: a 5 ms tick keeps the 50 ms timeout near 50 ms.
+                .timer(timer)
                 .build();
         if (!tryConnect()) {
             LOG.log(System.Logger.Level.WARNING, "Redis " + settings.redactedUrls() + " not reachable yet (" + lastError
@@ -59,7 +65,12 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
         }
     }
 
-    Optional<RedisScriptingCommands<String, String>> commands() {
+    /**
+     * The commands, asynchronous: a caller waits on the future without a timeout, and Lettuce expires a command after
+     * {@code settings.timeout()} itself (TimeoutOptions, on a 5 ms timer wheel). A synchronous call would wait with a
+     * timeout instead, which parks a virtual thread with a timer of its own per call.
+     */
+    Optional<RedisScriptingAsyncCommands<String, String>> commands() {
         return Optional.ofNullable(commands);
     }
 
@@ -98,6 +109,7 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
                     clusterClient.setOptions(ClusterClientOptions.builder()
                                                      .socketOptions(socket)
                                                      .sslOptions(ssl)
+                                                     .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
                                                      .autoReconnect(true)
                                                      .requestQueueSize(10_000)
                                                      .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
@@ -109,13 +121,14 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
                 StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
                 c.setTimeout(settings.timeout());
                 connection = c;
-                commands = c.sync();
+                commands = c.async();
             } else {
                 if (client == null) {
                     client = RedisClient.create(resources);
                     client.setOptions(ClientOptions.builder()
                                               .socketOptions(socket)
                                               .sslOptions(ssl)
+                                              .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
                                               .autoReconnect(true)
                                               .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                                               .build());
@@ -123,7 +136,7 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
                 StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(settings.urls().get(0)));
                 c.setTimeout(settings.timeout());
                 connection = c;
-                commands = c.sync();
+                commands = c.async();
             }
             lastError = "connected";
             return true;
@@ -151,6 +164,9 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
         }
         if (resources != null) {
             resources.shutdown(0, 2, TimeUnit.SECONDS);
+        }
+        if (timer != null) {
+            timer.stop(); // Lettuce leaves a timer it was given running
         }
     }
 }

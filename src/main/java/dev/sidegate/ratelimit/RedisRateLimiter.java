@@ -14,7 +14,7 @@ import dev.sidegate.telemetry.SidegateMetrics;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.sync.RedisScriptingCommands;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 
 /**
  * Token buckets in Redis: one Lua script per request checks and takes every bucket atomically, with Redis' clock.
@@ -40,11 +40,11 @@ final class RedisRateLimiter implements RateLimiter {
 
     @Override
     public Decision acquire(List<Bucket> buckets) {
-        Optional<RedisScriptingCommands<String, String>> connected = redis.commands();
+        Optional<RedisScriptingAsyncCommands<String, String>> connected = redis.commands();
         if (connected.isEmpty()) {
             return new Unavailable("not connected: " + redis.lastError());
         }
-        RedisScriptingCommands<String, String> commands = connected.get();
+        RedisScriptingAsyncCommands<String, String> commands = connected.get();
         String[] keys = new String[buckets.size()];
         String[] args = new String[buckets.size() * 3];
         for (int i = 0; i < buckets.size(); i++) {
@@ -57,9 +57,9 @@ final class RedisRateLimiter implements RateLimiter {
         long start = System.nanoTime();
         try {
             try {
-                reply = commands.evalsha(sha, ScriptOutputType.MULTI, keys, args);
+                reply = await(commands.evalsha(sha, ScriptOutputType.MULTI, keys, args));
             } catch (RedisNoScriptException e) {
-                reply = commands.eval(script, ScriptOutputType.MULTI, keys, args);
+                reply = await(commands.eval(script, ScriptOutputType.MULTI, keys, args));
             }
             metrics.redisCall(System.nanoTime() - start, false);
         } catch (RedisException e) {
@@ -71,6 +71,23 @@ final class RedisRateLimiter implements RateLimiter {
             states.add(new BucketState(buckets.get(i), reply.get(1 + i * 2), reply.get(2 + i * 2)));
         }
         return reply.get(0) == 1L ? new Allowed(states) : new Denied(states);
+    }
+
+    /** The reply, or the command's failure as Lettuce's own exception (a timeout is RedisCommandTimeoutException). */
+    private static <T> T await(java.util.concurrent.CompletionStage<T> command) {
+        try {
+            return command.toCompletableFuture().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RedisException redis) {
+                throw redis;
+            }
+            throw new RedisException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RedisException("interrupted while waiting for Redis");
+        } catch (java.util.concurrent.CancellationException e) {
+            throw new RedisException("the Redis command was cancelled");
+        }
     }
 
     /** Capacity, refill rate in tokens per microsecond, TTL in milliseconds (what token-buckets.lua reads). */
