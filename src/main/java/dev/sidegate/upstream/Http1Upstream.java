@@ -128,17 +128,7 @@ public final class Http1Upstream {
                                                 }
                                             });
             }
-            ResponseBodyInput body = ResponseBodyInput.of(conn, response, false);
-            if (body instanceof ResponseBodyInput.Chunked chunked) {
-                chunked.checkStart();
-            }
-            long length = switch (response.framing()) {
-                case ResponseHead.NoBody n -> 0;
-                case ResponseHead.Length l -> l.bytes();
-                case ResponseHead.Chunked c -> -1;
-                case ResponseHead.UntilClose u -> -1;
-            };
-            return new UpstreamResponse(response.status(), response.headers(), new ResponseBody(body, length, body::close));
+            return withBody(conn, response, false);
         } catch (UpstreamException e) {
             conn.close();
             throw e;
@@ -199,7 +189,12 @@ public final class Http1Upstream {
             return null;
         }
         ResponseHead response = ResponseParser.read(conn, head);
-        ResponseBodyInput body = ResponseBodyInput.of(conn, response, fullySent && !response.close());
+        return withBody(conn, response, fullySent && !response.close());
+    }
+
+    /** The response with its body still on the connection, framed as its head says; {@code reusable} pools it after. */
+    private static UpstreamResponse withBody(Http1Connection conn, ResponseHead response, boolean reusable) throws IOException {
+        ResponseBodyInput body = ResponseBodyInput.of(conn, response, reusable);
         if (body instanceof ResponseBodyInput.Chunked chunked) {
             chunked.checkStart();
         }
