@@ -95,6 +95,9 @@ w(f"- Upstream: nginx {machine['nginx']} returning a fixed 1 KiB body; HAProxy {
 w(f"- Saturation: wrk, 1 thread, {machine['wrk_connections']} connections, {machine['duration_s']} s per run, after a warm-up per candidate")
 w(f"- Latency: open-loop generator (`loadtest/tools`, HdrHistogram, coordinated omission corrected), {machine['rate']} req/s over {machine['wrk_connections']} keep-alive connections")
 w("- Pinned layout: every proxy on CPU 0; the upstream, Redis, the OTLP sink and the load generator on CPU 1")
+if by_kind["warmup"]:
+    w("- JVM warm-up (load until the C2 compiler threads used under 2% of the last 10 s, bounded): "
+      + ", ".join(f"{r['candidate']} {r['seconds']} s (C2 {r['c2_ms_last_10s']} ms in its last 10 s)" for r in by_kind["warmup"]))
 w("")
 
 order, pinned = throughput("pinned")
