@@ -1,7 +1,7 @@
 package dev.sidegate.proxy;
 
 import java.net.InetAddress;
-import java.util.HexFormat;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 
 import io.helidon.http.HeaderName;
@@ -16,7 +16,6 @@ import io.helidon.http.HeaderNames;
 public final class RequestIds {
     public static final String DEFAULT_HEADER = "X-Request-Id";
     public static final int MAX_LENGTH = 128;
-    private static final HexFormat HEX = HexFormat.of();
 
     private final HeaderName header;
     private final Forwarding forwarding;
@@ -57,9 +56,19 @@ public final class RequestIds {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         long high = (random.nextLong() & 0xffff_ffff_ffff_0fffL) | 0x0000_0000_0000_4000L;
         long low = (random.nextLong() & 0x3fff_ffff_ffff_ffffL) | 0x8000_0000_0000_0000L;
-        String h = HEX.toHexDigits(high);
-        String l = HEX.toHexDigits(low);
-        return h.substring(0, 8) + "-" + h.substring(8, 12) + "-" + h.substring(12) + "-" + l.substring(0, 4) + "-"
-                + l.substring(4);
+        byte[] hex = new byte[32];
+        TraceIds.hex(high, hex, 0);
+        TraceIds.hex(low, hex, 16);
+        byte[] uuid = new byte[36];
+        System.arraycopy(hex, 0, uuid, 0, 8);
+        uuid[8] = '-';
+        System.arraycopy(hex, 8, uuid, 9, 4);
+        uuid[13] = '-';
+        System.arraycopy(hex, 12, uuid, 14, 4);
+        uuid[18] = '-';
+        System.arraycopy(hex, 16, uuid, 19, 4);
+        uuid[23] = '-';
+        System.arraycopy(hex, 20, uuid, 24, 12);
+        return new String(uuid, StandardCharsets.ISO_8859_1);
     }
 }

@@ -1,6 +1,6 @@
 package dev.sidegate.proxy;
 
-import java.util.HexFormat;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -31,7 +31,27 @@ public final class TraceIds {
             high = r.nextLong();
             low = r.nextLong();
         } while (high == 0 && low == 0);
-        return HexFormat.of().toHexDigits(high) + HexFormat.of().toHexDigits(low);
+        byte[] id = new byte[32];
+        hex(high, id, 0);
+        hex(low, id, 16);
+        return new String(id, StandardCharsets.ISO_8859_1);
+    }
+
+    private static final byte[] DIGITS = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
+
+    /** Sixteen lower-case hex digits of {@code value} (a span id), without HexFormat's checks and copies. */
+    public static String hex(long value) {
+        byte[] id = new byte[16];
+        hex(value, id, 0);
+        return new String(id, StandardCharsets.ISO_8859_1);
+    }
+
+    /** Writes sixteen lower-case hex digits of {@code value} into {@code to} from {@code at}. */
+    public static void hex(long value, byte[] to, int at) {
+        for (int i = at + 15; i >= at; i--) {
+            to[i] = DIGITS[(int) (value & 0xf)];
+            value >>>= 4;
+        }
     }
 
     // version "-" trace-id "-" parent-id "-" flags, lower-case hex (W3C Trace Context level 1)

@@ -22,6 +22,8 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
 
+import dev.sidegate.proxy.TraceIds;
+
 /**
  * OpenTelemetry tracing, configured by the standard {@code OTEL_*} environment variables through the SDK's
  * autoconfigure. W3C {@code traceparent} and {@code tracestate} are extracted from clients and injected into
@@ -52,7 +54,6 @@ public final class Tracing implements AutoCloseable {
         }
     };
 
-    private static final java.util.HexFormat HEX = java.util.HexFormat.of();
     private final OpenTelemetrySdk sdk;
     /** Null when nothing records: spans are then ids only ({@link #idsOnly}). */
     private final Tracer tracer;
@@ -166,17 +167,11 @@ public final class Tracing implements AutoCloseable {
             spanId = random.nextLong();
         } while (spanId == 0);
         if (parent.isValid()) {
-            return Span.wrap(SpanContext.create(parent.getTraceId(), HEX.toHexDigits(spanId), parent.getTraceFlags(),
+            return Span.wrap(SpanContext.create(parent.getTraceId(), TraceIds.hex(spanId), parent.getTraceFlags(),
                                                 parent.getTraceState()));
         }
-        long high;
-        long low;
-        do {
-            high = random.nextLong();
-            low = random.nextLong();
-        } while (high == 0 && low == 0);
-        return Span.wrap(SpanContext.create(HEX.toHexDigits(high) + HEX.toHexDigits(low), HEX.toHexDigits(spanId),
-                                            TraceFlags.getDefault(), TraceState.getDefault()));
+        return Span.wrap(SpanContext.create(TraceIds.random(), TraceIds.hex(spanId), TraceFlags.getDefault(),
+                                            TraceState.getDefault()));
     }
 
     static void status(Span span, int status, boolean serverSide) {

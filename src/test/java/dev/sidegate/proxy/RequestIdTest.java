@@ -126,9 +126,31 @@ class RequestIdTest {
     }
 
     @Test
+    void hexDigitsAreThoseOfHexFormat() {
+        java.util.HexFormat hex = java.util.HexFormat.of();
+        java.util.Random random = new java.util.Random(7);
+        for (long value : new long[] {0, 1, -1, Long.MIN_VALUE, Long.MAX_VALUE, 0x0123_4567_89ab_cdefL}) {
+            assertEquals(hex.toHexDigits(value), TraceIds.hex(value));
+        }
+        for (int i = 0; i < 1000; i++) {
+            long value = random.nextLong();
+            assertEquals(hex.toHexDigits(value), TraceIds.hex(value));
+        }
+        String trace = TraceIds.random();
+        assertTrue(trace.matches("[0-9a-f]{32}") && !trace.equals("0".repeat(32)), trace);
+    }
+
+    @Test
     void idsAreVersionFourUuids() {
-        for (int i = 0; i < 100; i++) {
-            assertTrue(RequestIds.generate().matches(UUID));
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 1000; i++) {
+            String id = RequestIds.generate();
+            assertTrue(id.matches(UUID), id);
+            java.util.UUID parsed = java.util.UUID.fromString(id);
+            assertEquals(4, parsed.version());
+            assertEquals(2, parsed.variant());
+            assertEquals(id, parsed.toString());
+            assertTrue(seen.add(id));
         }
         assertTrue(RequestIds.sane("a"));
         assertFalse(RequestIds.sane(""));

@@ -49,4 +49,24 @@ class AccessLogFormatTest {
             log.close();
         }
     }
+
+    @Test
+    void anyStringComesBackExactlyFromTheJsonLine() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String[] values = {"", "plain", "quote \" and backslash \\", "controls \n\r\t\u0000\u001f\u007f end",
+                           "latin é ü", "cjk 漢字", "emoji \uD83D\uDE00", "lone \uD800 high", "lone \uDC00 low",
+                           "high at end \uD83D", "x".repeat(1000)};
+        for (String value : values) {
+            AccessLog.JsonLine line = new AccessLog.JsonLine().string("a", value).number("n", "12").string("skipped", null)
+                    .string("b", "z").end();
+            String text = new String(java.util.Arrays.copyOf(line.bytes(), line.size()), StandardCharsets.UTF_8);
+            assertEquals('\n', text.charAt(text.length() - 1));
+            assertEquals(1, text.split("\n", -1).length - 1, "one line: " + text);
+            com.fasterxml.jackson.databind.JsonNode node = json.readTree(text);
+            assertEquals(value, node.get("a").asText(), text);
+            assertEquals(12, node.get("n").asInt());
+            assertEquals("z", node.get("b").asText());
+            assertEquals(3, node.size(), "null fields are left out");
+        }
+    }
 }
