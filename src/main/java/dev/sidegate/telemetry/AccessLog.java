@@ -180,8 +180,22 @@ public final class AccessLog implements AutoCloseable {
             put(':');
         }
 
+        @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): the low byte of each char, all ASCII here
         private void escaped(String value) {
-            for (int i = 0; i < value.length(); i++) {
+            int plain = 0;
+            while (plain < value.length()) {
+                char c = value.charAt(plain);
+                if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+                    break;
+                }
+                plain++;
+            }
+            if (plain > 0) { // the common case: printable ASCII copied in one go
+                ensure(plain);
+                value.getBytes(0, plain, bytes, size);
+                size += plain;
+            }
+            for (int i = plain; i < value.length(); i++) {
                 char c = value.charAt(i);
                 if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
                     put(c);
@@ -225,9 +239,15 @@ public final class AccessLog implements AutoCloseable {
 
         private void put(int b) {
             if (size == bytes.length) {
-                bytes = java.util.Arrays.copyOf(bytes, size * 2);
+                ensure(1);
             }
             bytes[size++] = (byte) b;
+        }
+
+        private void ensure(int more) {
+            if (size + more > bytes.length) {
+                bytes = java.util.Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + more));
+            }
         }
     }
 

@@ -206,6 +206,15 @@ final class ResponseParser {
 
     /** RFC 9110 token characters. */
     static boolean tchar(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+        return c < 128 && TCHAR[c];
+    }
+
+    /** RFC 9110 5.6.2 token characters, as a table: this runs for every character of every header name. */
+    private static final boolean[] TCHAR = new boolean[128];
+
+    static {
+        for (char c = 0; c < 128; c++) {
+            TCHAR[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+        }
     }
 }
