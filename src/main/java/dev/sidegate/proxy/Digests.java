@@ -29,9 +29,25 @@ public final class Digests {
         return HexFormat.of().formatHex(digest("SHA-1", text.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /**
+     * Fresh digests are cloned from these rather than looked up: {@code MessageDigest.getInstance} searches the
+     * security providers on every call, and the rate limiter and the token cache digest on every request.
+     */
+    private static final MessageDigest SHA_256 = instance("SHA-256");
+    private static final MessageDigest SHA_1 = instance("SHA-1");
+
     private static byte[] digest(String algorithm, byte[] bytes) {
+        MessageDigest prototype = algorithm.equals("SHA-256") ? SHA_256 : SHA_1;
         try {
-            return MessageDigest.getInstance(algorithm).digest(bytes);
+            return ((MessageDigest) prototype.clone()).digest(bytes);
+        } catch (CloneNotSupportedException e) {
+            return instance(algorithm).digest(bytes); // a provider whose digests cannot be cloned
+        }
+    }
+
+    private static MessageDigest instance(String algorithm) {
+        try {
+            return MessageDigest.getInstance(algorithm);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(algorithm + " is part of every JDK", e);
         }
