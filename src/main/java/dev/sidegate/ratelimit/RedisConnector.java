@@ -33,7 +33,7 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
 
     private final RedisSettings settings;
     private volatile ClientResources resources;
-    private volatile io.netty.util.HashedWheelTimer timer;
+    private volatile DeadlineTimer timer;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile RedisScriptingAsyncCommands<String, String> commands;
     private volatile AutoCloseable connection;
@@ -48,8 +48,7 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
     /** Creates Lettuce's resources (its Netty threads) and connects; if Redis is not there yet, keeps trying. */
     @Override
     public synchronized void start() {
-        this.timer = new io.netty.util.HashedWheelTimer(Thread.ofPlatform().daemon().name("sidegate-redis-timer").factory(),
-                                                        5, TimeUnit.MILLISECONDS);
+        this.timer = new DeadlineTimer(Thread.ofPlatform().daemon().name("sidegate-redis-timer").factory());
         this.resources = ClientResources.builder()
                 .ioThreadPoolSize(1)
                 .computationThreadPoolSize(1)
@@ -58,7 +57,7 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
                 .commandLatencyRecorder(io.lettuce.core.metrics.CommandLatencyRecorder.disabled())
                 // Reconnect quickly after an outage (Lettuce's default backs off to 30 s).
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(2), 2, TimeUnit.MILLISECONDS))
-                // Command expiry runs on this wheel: a 5 ms tick keeps the 50 ms timeout near 50 ms.
+                // Command expiry and reconnect delays run on this timer, which wakes only when something is due.
                 .timer(timer)
                 .build();
         if (!tryConnect()) {
@@ -70,7 +69,7 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
 
     /**
      * The commands, asynchronous: a caller waits on the future without a timeout, and Lettuce expires a command after
-     * {@code settings.timeout()} itself (TimeoutOptions, on a 5 ms timer wheel). A synchronous call would wait with a
+     * {@code settings.timeout()} itself (TimeoutOptions, on a {@link DeadlineTimer}). A synchronous call would wait with a
      * timeout instead, which parks a virtual thread with a timer of its own per call.
      */
     Optional<RedisScriptingAsyncCommands<String, String>> commands() {
