@@ -35,10 +35,12 @@ final class ConnectionPool {
     private final ConcurrentLinkedDeque<Http1Connection> idle = new ConcurrentLinkedDeque<>();
     private final AtomicInteger idleCount = new AtomicInteger();
     private final Set<Http1Connection> open = ConcurrentHashMap.newKeySet();
+    private final ReadDeadlines deadlines;
     private volatile boolean closed;
 
     /** @param tls the trust for https origins; null for http */
-    ConnectionPool(Origin origin, SSLContext tls, int maxIdle, Duration idleTimeout) {
+    ConnectionPool(Origin origin, SSLContext tls, int maxIdle, Duration idleTimeout, ReadDeadlines deadlines) {
+        this.deadlines = deadlines;
         this.origin = origin;
         this.tls = tls;
         this.maxIdle = maxIdle;
@@ -170,11 +172,28 @@ final class ConnectionPool {
     }
 
     /** Closes every connection whose read has waited past its response timeout (see Http1Connection.startExchange). */
-    void closeOverdueReads() {
-        long now = System.nanoTime();
+    /** Closes the connections whose read is past its deadline; returns whether any other read is still waiting. */
+    boolean closeOverdueReads(long nowNanos) {
+        boolean waiting = false;
         for (Http1Connection c : open) {
-            c.closeIfReadOverdue(now);
+            waiting |= c.closeIfReadOverdue(nowNanos);
         }
+        return waiting;
+    }
+
+    /** Whether a read of one of this pool's connections is waiting for the upstream. */
+    boolean readsWaiting() {
+        for (Http1Connection c : open) {
+            if (c.readWaiting()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A read of one of this pool's connections is about to wait. */
+    void readStarted() {
+        deadlines.readStarted();
     }
 
     /** Takes a connection back after an exchange; {@code reusable} false closes it. */

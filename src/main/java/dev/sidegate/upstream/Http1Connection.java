@@ -70,17 +70,25 @@ final class Http1Connection {
     }
 
     /** From the sweeper: closes the connection when a read has waited past its deadline. */
-    void closeIfReadOverdue(long nowNanos) {
+    /** @return whether a read is still waiting (its deadline not yet reached) */
+    boolean closeIfReadOverdue(long nowNanos) {
         long deadline = readDeadlineNanos;
         if (deadline != 0 && nowNanos - deadline > 0) {
             timedOut = true;
             close();
+            return false;
         }
+        return deadline != 0;
+    }
+
+    boolean readWaiting() {
+        return readDeadlineNanos != 0;
     }
 
     /** One blocking read of the socket, under the response timeout. */
     private int socketRead(byte[] b, int off, int len) throws IOException {
         readDeadlineNanos = System.nanoTime() + readTimeoutNanos;
+        pool.readStarted();
         try {
             return in.read(b, off, len);
         } catch (SocketTimeoutException e) {

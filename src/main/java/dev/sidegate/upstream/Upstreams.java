@@ -15,19 +15,15 @@ import java.util.concurrent.TimeUnit;
 public final class Upstreams implements AutoCloseable {
     private final Map<Key, ConnectionPool> pools = new ConcurrentHashMap<>();
     private final ScheduledFuture<?> eviction;
-    private final ScheduledFuture<?> readDeadlines;
-    /** How often overdue reads are looked for: a response timeout fires up to this much late. */
-    static final long READ_DEADLINE_PERIOD_MILLIS = 50;
+    private final ReadDeadlines readDeadlines;
 
     private record Key(Origin origin, ConnectionSettings settings) {
     }
 
-    /** @param housekeeping runs the idle eviction once a second */
+    /** @param housekeeping runs the idle eviction once a second, and the response-timeout sweeps while reads wait */
     public Upstreams(ScheduledExecutorService housekeeping) {
         this.eviction = housekeeping.scheduleWithFixedDelay(this::evictExpired, 1, 1, TimeUnit.SECONDS);
-        this.readDeadlines = housekeeping.scheduleWithFixedDelay(() -> pools.values().forEach(ConnectionPool::closeOverdueReads),
-                                                                 READ_DEADLINE_PERIOD_MILLIS, READ_DEADLINE_PERIOD_MILLIS,
-                                                                 TimeUnit.MILLISECONDS);
+        this.readDeadlines = new ReadDeadlines(housekeeping, pools.values());
     }
 
     /**
@@ -39,7 +35,12 @@ public final class Upstreams implements AutoCloseable {
         Key key = new Key(origin, settings);
         return new Http1Upstream(origin, () -> pools.computeIfAbsent(key, k -> new ConnectionPool(
                 origin, origin.secure() ? TlsTrust.context("upstreams.tls.ca_file", settings.caFile()) : null,
-                settings.maxIdle(), settings.idleTimeout())));
+                settings.maxIdle(), settings.idleTimeout(), readDeadlines)));
+    }
+
+    /** Whether response-timeout sweeps are scheduled: only while a read of an upstream connection waits. */
+    boolean sweepingReadDeadlines() {
+        return readDeadlines.armed();
     }
 
     private void evictExpired() {
@@ -58,7 +59,7 @@ public final class Upstreams implements AutoCloseable {
     @Override
     public void close() {
         eviction.cancel(false);
-        readDeadlines.cancel(false);
+        readDeadlines.close();
         pools.values().forEach(ConnectionPool::close);
     }
 }
