@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sidegate's benchmark: Sidegate beside direct, nginx, HAProxy and Spring Cloud Gateway, in one run, on loopback.
-# Usage: loadtest/run.sh            (full run, about 40 minutes)
+# Usage: loadtest/run.sh            (full run, about an hour; ROUNDS=2 SKIP_UNPINNED=1 took 40 minutes)
 #        QUICK=1 loadtest/run.sh    (one round, short runs: checks the harness, numbers are rough)
 # Writes loadtest/results/<UTC time>/ (raw results) and regenerates loadtest/RESULTS.md and loadtest/chart.svg.
 # Everything it starts listens on 127.0.0.1 and is stopped on exit, also on Ctrl-C.
