@@ -171,8 +171,11 @@ final class ConnectionPool {
         return host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
     }
 
-    /** Closes every connection whose read has waited past its response timeout (see Http1Connection.startExchange). */
-    /** Closes the connections whose read is past its deadline; returns whether any other read is still waiting. */
+    /**
+     * Closes the connections whose read has waited past its response timeout (see Http1Connection.startExchange).
+     *
+     * @return whether any other read is still waiting
+     */
     boolean closeOverdueReads(long nowNanos) {
         boolean waiting = false;
         for (Http1Connection c : open) {

@@ -69,8 +69,11 @@ final class Http1Connection {
         writePos = 0;
     }
 
-    /** From the sweeper: closes the connection when a read has waited past its deadline. */
-    /** @return whether a read is still waiting (its deadline not yet reached) */
+    /**
+     * From the sweeper: closes the connection when a read has waited past its deadline.
+     *
+     * @return whether a read is still waiting (its deadline not yet reached)
+     */
     boolean closeIfReadOverdue(long nowNanos) {
         long deadline = readDeadlineNanos;
         if (deadline != 0 && nowNanos - deadline > 0) {
