@@ -39,49 +39,37 @@ final class BearerToken {
     /** A WebSocket handshake's token from the named cookie or the sub-protocol entry with the prefix, in that order. */
     static java.util.Optional<FromHandshake> fromHandshake(Headers headers, java.util.Optional<String> cookie,
                                                            java.util.Optional<String> protocolPrefix) {
-        if (cookie.isPresent()) {
-            List<String> kept = new java.util.ArrayList<>();
-            String token = null;
-            for (String value : headers.all("Cookie")) {
-                for (String pair : value.split(";")) {
-                    String p = pair.trim();
-                    if (p.startsWith(cookie.get() + "=")) {
-                        token = token == null ? p.substring(cookie.get().length() + 1) : "";
-                    } else if (!p.isEmpty()) {
-                        kept.add(p);
-                    }
+        return cookie.flatMap(name -> takeEntry(headers, "Cookie", ";", "; ", name + "=", "the " + name + " cookie"))
+                .or(() -> protocolPrefix.flatMap(prefix -> takeEntry(headers, "Sec-WebSocket-Protocol", ",", ", ", prefix,
+                                                                     "the Sec-WebSocket-Protocol entry")));
+    }
+
+    /**
+     * The token in the entry of a list-valued header ({@code Cookie} pairs, sub-protocols) that starts with
+     * {@code prefix}, and the headers with that entry taken out. Two such entries are malformed, not a choice.
+     */
+    private static java.util.Optional<FromHandshake> takeEntry(Headers headers, String header, String separator, String joiner,
+                                                               String prefix, String where) {
+        List<String> kept = new java.util.ArrayList<>();
+        String token = null;
+        for (String value : headers.all(header)) {
+            for (String entry : value.split(separator)) {
+                String e = entry.trim();
+                if (e.startsWith(prefix)) {
+                    token = token == null ? e.substring(prefix.length()) : "";
+                } else if (!e.isEmpty()) {
+                    kept.add(e);
                 }
-            }
-            if (token != null) {
-                Headers.Builder b = headers.toBuilder().remove("Cookie");
-                if (!kept.isEmpty()) {
-                    b.add("Cookie", String.join("; ", kept));
-                }
-                return java.util.Optional.of(new FromHandshake(bearer(token, "the " + cookie.get() + " cookie"), b.build()));
             }
         }
-        if (protocolPrefix.isPresent()) {
-            List<String> kept = new java.util.ArrayList<>();
-            String token = null;
-            for (String value : headers.all("Sec-WebSocket-Protocol")) {
-                for (String entry : value.split(",")) {
-                    String e = entry.trim();
-                    if (e.startsWith(protocolPrefix.get())) {
-                        token = token == null ? e.substring(protocolPrefix.get().length()) : "";
-                    } else if (!e.isEmpty()) {
-                        kept.add(e);
-                    }
-                }
-            }
-            if (token != null) {
-                Headers.Builder b = headers.toBuilder().remove("Sec-WebSocket-Protocol");
-                if (!kept.isEmpty()) {
-                    b.add("Sec-WebSocket-Protocol", String.join(", ", kept));
-                }
-                return java.util.Optional.of(new FromHandshake(bearer(token, "the Sec-WebSocket-Protocol entry"), b.build()));
-            }
+        if (token == null) {
+            return java.util.Optional.empty();
         }
-        return java.util.Optional.empty();
+        Headers.Builder b = headers.toBuilder().remove(header);
+        if (!kept.isEmpty()) {
+            b.add(header, String.join(joiner, kept));
+        }
+        return java.util.Optional.of(new FromHandshake(bearer(token, where), b.build()));
     }
 
     private static Credentials bearer(String token, String where) {

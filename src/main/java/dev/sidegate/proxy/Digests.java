@@ -12,7 +12,7 @@ public final class Digests {
     }
 
     public static byte[] sha256(byte[] bytes) {
-        return digest("SHA-256", bytes);
+        return digest(SHA_256, bytes);
     }
 
     public static String sha256Hex(byte[] bytes) {
@@ -26,7 +26,7 @@ public final class Digests {
 
     /** SHA-1 in hex: what Redis names a script by (EVALSHA); not used for anything that needs collision resistance. */
     public static String sha1Hex(String text) {
-        return HexFormat.of().formatHex(digest("SHA-1", text.getBytes(StandardCharsets.UTF_8)));
+        return HexFormat.of().formatHex(digest(SHA_1, text.getBytes(StandardCharsets.UTF_8)));
     }
 
     /**
@@ -36,12 +36,11 @@ public final class Digests {
     private static final MessageDigest SHA_256 = instance("SHA-256");
     private static final MessageDigest SHA_1 = instance("SHA-1");
 
-    private static byte[] digest(String algorithm, byte[] bytes) {
-        MessageDigest prototype = algorithm.equals("SHA-256") ? SHA_256 : SHA_1;
+    private static byte[] digest(MessageDigest prototype, byte[] bytes) {
         try {
             return ((MessageDigest) prototype.clone()).digest(bytes);
         } catch (CloneNotSupportedException e) {
-            return instance(algorithm).digest(bytes); // a provider whose digests cannot be cloned
+            return instance(prototype.getAlgorithm()).digest(bytes); // a provider whose digests cannot be cloned
         }
     }
 

@@ -129,11 +129,7 @@ public final class ProxyHandler implements Handler {
         Runnable place = null;
         try {
             String traceId = scope.traceId();
-            List<String> forwardedFor = in.contains(HeaderNames.X_FORWARDED_FOR)
-                    ? in.get(HeaderNames.X_FORWARDED_FOR).allValues()
-                    : List.of();
-            Exchange.Client client = new Exchange.Client(peer, forwarding.clientAddress(peer, forwardedFor), ctx.isSecure(),
-                                                         in.first(HeaderNames.HOST).orElse(null));
+            Exchange.Client client = client(in, peer, ctx.isSecure());
             Exchange exchange = new Exchange(route, client, traceId, requestId);
             outcome.exchange = exchange;
             exchange.upgradeRequested("websocket");
@@ -146,11 +142,7 @@ public final class ProxyHandler implements Handler {
                 place = permit.get();
                 ProxyRequest request = new ProxyRequest("GET", path, prologue.query().rawValue(),
                                                         forwardableHeaders(in, client, requestId), RequestBody.none());
-                try {
-                    response = current.run(exchange, request);
-                } catch (Pipeline.StageFailure failure) {
-                    response = exchange.problem(failure.problem());
-                }
+                response = run(current, exchange, request);
             }
             outcome.status = response.status();
             outcome.problem = response.problem();
@@ -308,22 +300,13 @@ public final class ProxyHandler implements Handler {
             case RouteTable.Matched m -> route = m.route();
         }
 
-        List<String> forwardedFor = in.contains(HeaderNames.X_FORWARDED_FOR)
-                ? in.get(HeaderNames.X_FORWARDED_FOR).allValues()
-                : List.of();
-        String host = in.first(HeaderNames.HOST).orElse(null);
-        Exchange.Client client = new Exchange.Client(peer, forwarding.clientAddress(peer, forwardedFor), req.isSecure(), host);
+        Exchange.Client client = client(in, peer, req.isSecure());
         Exchange exchange = new Exchange(route, client, traceId, requestId);
         outcome.exchange = exchange;
 
         ProxyRequest request = new ProxyRequest(method, path, req.prologue().query().rawValue(),
                                                 forwardableHeaders(in, client, requestId), body(req, traceId, requestId));
-        ProxyResponse response;
-        try {
-            response = current.run(exchange, request);
-        } catch (Pipeline.StageFailure failure) {
-            response = exchange.problem(failure.problem());
-        }
+        ProxyResponse response = run(current, exchange, request);
         if (connections.bodyTimedOut()) {
             // The 408 went out while the body read was waiting; the connection is done.
             response.body().close();
@@ -338,6 +321,24 @@ public final class ProxyHandler implements Handler {
         }
         outcome.status = response.status();
         outcome.status = write(res, response, head, traceId, route.id(), exchange.answerHeaders(), outcome);
+    }
+
+    /** Who sent the request: the peer, and the client address the trusted forwarding headers name. */
+    private Exchange.Client client(ServerRequestHeaders in, InetAddress peer, boolean secure) {
+        List<String> forwardedFor = in.contains(HeaderNames.X_FORWARDED_FOR)
+                ? in.get(HeaderNames.X_FORWARDED_FOR).allValues()
+                : List.of();
+        return new Exchange.Client(peer, forwarding.clientAddress(peer, forwardedFor), secure,
+                                   in.first(HeaderNames.HOST).orElse(null));
+    }
+
+    /** The pipeline's answer; a stage that failed with a problem answers with that problem. */
+    private static ProxyResponse run(Pipeline current, Exchange exchange, ProxyRequest request) {
+        try {
+            return current.run(exchange, request);
+        } catch (Pipeline.StageFailure failure) {
+            return exchange.problem(failure.problem());
+        }
     }
 
     /**

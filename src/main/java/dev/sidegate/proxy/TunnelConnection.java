@@ -33,7 +33,7 @@ final class TunnelConnection implements ServerConnection {
     private final Object clientWrites = new Object();
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile boolean ended;
-    private boolean goingAwaySent;
+    private boolean closeFrameSent;
 
     /**
      * @param onEnd runs once when the tunnel ends, on the connection's thread (releases its place, finishes its log
@@ -139,8 +139,8 @@ final class TunnelConnection implements ServerConnection {
     private void tooBig(boolean clientAtBoundary, String from) {
         LOG.log(System.Logger.Level.INFO, "WebSocket tunnel closed: a frame from " + from + " is larger than "
                 + "server.websocket_max_frame_bytes");
-        if (clientAtBoundary && !goingAwaySent) {
-            goingAwaySent = true;
+        if (clientAtBoundary && !closeFrameSent) {
+            closeFrameSent = true;
             try {
                 ctx.dataWriter().writeNow(BufferData.create(FrameBoundary.closeFrame(MESSAGE_TOO_BIG)));
             } catch (RuntimeException e) {
@@ -153,8 +153,8 @@ final class TunnelConnection implements ServerConnection {
     /** A close frame 1001 to the client, once, where the relayed bytes end on a frame boundary (else none can go). */
     private void goingAway() {
         synchronized (clientWrites) {
-            if (!goingAwaySent && toClient.atBoundary()) {
-                goingAwaySent = true;
+            if (!closeFrameSent && toClient.atBoundary()) {
+                closeFrameSent = true;
                 try {
                     ctx.dataWriter().writeNow(BufferData.create(FrameBoundary.closeFrame(GOING_AWAY)));
                 } catch (RuntimeException e) {

@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -63,7 +61,7 @@ final class Http1Connection {
      * loadtest/ANALYSIS.md). A read records its deadline instead, and the pool's sweeper closes a connection whose read
      * is overdue ({@link #closeIfReadOverdue}), which that read reports as the timeout.
      */
-    void startExchange(Duration responseTimeout) throws SocketException {
+    void startExchange(Duration responseTimeout) {
         readTimeoutNanos = Math.max(1_000_000L, responseTimeout.toNanos());
         timedOut = false;
         writePos = 0;
@@ -94,8 +92,6 @@ final class Http1Connection {
         pool.readStarted();
         try {
             return in.read(b, off, len);
-        } catch (SocketTimeoutException e) {
-            throw new UpstreamException(UpstreamException.Kind.RESPONSE_TIMEOUT, "no data from the upstream within the timeout", e);
         } catch (IOException e) {
             if (timedOut) {
                 throw new UpstreamException(UpstreamException.Kind.RESPONSE_TIMEOUT, "no data from the upstream within the timeout", e);
@@ -313,8 +309,7 @@ final class Http1Connection {
     // ---- after a switch of protocols (101) ----
 
     /** The connection's bytes from here on, those already read past the 101's head first; reads wait without limit. */
-    java.io.InputStream tunnelInput() throws SocketException {
-        socket.setSoTimeout(0);
+    java.io.InputStream tunnelInput() {
         return new java.io.InputStream() {
             @Override
             public int read() throws IOException {

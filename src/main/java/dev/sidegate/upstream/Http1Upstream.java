@@ -74,13 +74,8 @@ public final class Http1Upstream {
                 }
                 throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke before the "
                         + "request was sent", e.getCause());
-            } catch (UpstreamException e) {
-                conn.close();
-                throw e;
             } catch (IOException | RuntimeException e) {
-                conn.close();
-                throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
-                        + e.getClass().getSimpleName(), e);
+                throw broken(conn, e);
             }
         }
     }
@@ -129,14 +124,17 @@ public final class Http1Upstream {
                                             });
             }
             return withBody(conn, response, false);
-        } catch (UpstreamException e) {
-            conn.close();
-            throw e;
         } catch (IOException | RuntimeException e) {
-            conn.close();
-            throw new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
-                    + e.getClass().getSimpleName(), e);
+            throw broken(conn, e);
         }
+    }
+
+    /** An exchange failed: its connection is done, and the failure is an UpstreamException (as it was, or CLOSED). */
+    private static UpstreamException broken(Http1Connection conn, Exception e) {
+        conn.close();
+        return e instanceof UpstreamException upstream ? upstream
+                : new UpstreamException(UpstreamException.Kind.CLOSED, "the connection to the upstream broke: "
+                        + e.getClass().getSimpleName(), e);
     }
 
     private static String upgradeOf(UpstreamRequest request) {
