@@ -119,6 +119,7 @@ final class Reloader implements AutoCloseable {
                 new Setting("server.request_id_header", a.requestIdHeader(), b.requestIdHeader()),
                 new Setting("server.max_tunnels", a.maxTunnels(), b.maxTunnels()),
                 new Setting("server.websocket_max_frame_bytes", a.websocketMaxFrameBytes(), b.websocketMaxFrameBytes()),
+                new Setting("server.max_buffered_body_bytes", a.maxBufferedBodyBytes(), b.maxBufferedBodyBytes()),
                 new Setting("OTEL_*", running.otelEnvironment(), file.otelEnvironment()))) {
             if (!s.before().equals(s.after())) {
                 changed.add(s.key());

@@ -97,6 +97,7 @@ public final class Sidegate implements AutoCloseable {
                 null, shared.housekeeping());
         Tunnels tunnels = new Tunnels(settings.maxTunnels(), settings.websocketMaxFrameBytes());
         shared.metrics().openTunnels(tunnels::open);
+        shared.metrics().bufferedBodyBytes(shared.bufferBudget()::used);
         ProxyHandler handler = new ProxyHandler(() -> deployment.get().pipeline(), new PathNormalizer(settings.paths()),
                                                 forwarding, new RequestIds(settings.requestIdHeader(), forwarding),
                                                 clientConnections, settings.keepAliveAfterChunked(),

@@ -89,7 +89,7 @@ public final class Assembly {
             auth.ifPresent(a -> list.add(a.authenticate(r.path(), r.publicRoute(), r.permission(), r.permissionAudit())));
             limits.ifPresent(l -> list.add(l.stageFor(r.path(), r.caseSensitive())));
             auth.ifPresent(a -> list.add(a.authorize()));
-            r.transform().ifPresent(t -> list.add(new TransformStage(t, r.caseSensitive())));
+            r.transform().ifPresent(t -> list.add(new TransformStage(t, r.caseSensitive(), shared.bufferBudget())));
             list.addAll(shared.plugins().stagesFor(r.plugins()));
             list.add(new Resilience(r.path(), guards.get(upstream.name()), r.retry(), r.totalTimeout(), shared.metrics()));
             list.add(shared.telemetry().traceUpstream(upstream.name(), upstream.url()));

@@ -34,6 +34,7 @@ import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.resilience.RetrySettings;
 import dev.sidegate.resilience.UpstreamSettings;
 import dev.sidegate.telemetry.AccessLogSettings;
+import dev.sidegate.transform.BufferBudget;
 import dev.sidegate.transform.TransformSettings;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -195,7 +196,8 @@ public final class ConfigLoader {
                                   choice(s, "after_chunked_request", "close", "keep_alive").equals("keep_alive"),
                                   requestIdHeader,
                                   (int) s.integer("max_tunnels", 1, 1_000_000).orElse((long) DEFAULT_MAX_TUNNELS).longValue(),
-                                  s.integer("websocket_max_frame_bytes", 125, 1L << 40).orElse(DEFAULT_WEBSOCKET_MAX_FRAME));
+                                  s.integer("websocket_max_frame_bytes", 125, 1L << 40).orElse(DEFAULT_WEBSOCKET_MAX_FRAME),
+                                  s.integer("max_buffered_body_bytes", 1024, 1L << 40).orElseGet(BufferBudget::defaultCapacity));
     }
 
     private List<RouteSettings> routes(List<ConfigView> sections, Map<String, UpstreamSettings> upstreams,

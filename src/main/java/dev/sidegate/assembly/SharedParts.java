@@ -10,12 +10,14 @@ import dev.sidegate.telemetry.AccessLog;
 import dev.sidegate.telemetry.SidegateMetrics;
 import dev.sidegate.telemetry.Telemetry;
 import dev.sidegate.telemetry.Tracing;
+import dev.sidegate.transform.BufferBudget;
 import dev.sidegate.upstream.Upstreams;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 
 /**
  * What outlives a configuration, one set per Sidegate: the meter registry, telemetry, upstream connection pools,
- * breakers and bulkheads, long-lived parts (Redis, JWKS), loaded plugins, and the one housekeeping timer thread.
+ * breakers and bulkheads, long-lived parts (Redis, JWKS), loaded plugins, the budget of bodies held for
+ * transforms, and the one housekeeping timer thread.
  * Every pipeline of this Sidegate is built on the same shared parts.
  */
 public final class SharedParts implements AutoCloseable {
@@ -26,9 +28,11 @@ public final class SharedParts implements AutoCloseable {
     private final UpstreamGuards guards;
     private final Resources resources;
     private final Plugins plugins;
+    private final BufferBudget bufferBudget;
 
     private SharedParts(ScheduledExecutorService housekeeping, Telemetry telemetry, Upstreams upstreams,
-                        CircuitBreakerRegistry breakers, UpstreamGuards guards, Resources resources, Plugins plugins) {
+                        CircuitBreakerRegistry breakers, UpstreamGuards guards, Resources resources, Plugins plugins,
+                        BufferBudget bufferBudget) {
         this.housekeeping = housekeeping;
         this.telemetry = telemetry;
         this.upstreams = upstreams;
@@ -36,6 +40,7 @@ public final class SharedParts implements AutoCloseable {
         this.guards = guards;
         this.resources = resources;
         this.plugins = plugins;
+        this.bufferBudget = bufferBudget;
     }
 
     /** From the startup configuration: plugins and tracing are startup-only. */
@@ -49,7 +54,8 @@ public final class SharedParts implements AutoCloseable {
         // Parts a reload retires stay open as long as a request may still be draining on the old pipeline.
         Resources resources = new Resources(config.server().drainTimeout().toMillis() + 1000, housekeeping);
         return new SharedParts(housekeeping, telemetry, new Upstreams(housekeeping), breakers,
-                               new UpstreamGuards(breakers, metrics), resources, plugins);
+                               new UpstreamGuards(breakers, metrics), resources, plugins,
+                               new BufferBudget(config.server().maxBufferedBodyBytes()));
     }
 
     public ScheduledExecutorService housekeeping() {
@@ -82,6 +88,11 @@ public final class SharedParts implements AutoCloseable {
 
     public Plugins plugins() {
         return plugins;
+    }
+
+    /** The bound on bodies that transforms hold, shared by every pipeline (startup-only). */
+    public BufferBudget bufferBudget() {
+        return bufferBudget;
     }
 
     @Override

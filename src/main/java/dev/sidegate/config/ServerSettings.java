@@ -27,6 +27,8 @@ import java.util.Optional;
  * @param requestIdHeader  the header that carries each request's id, in and out
  * @param maxTunnels       WebSocket tunnels open at once; a handshake beyond it is answered 503
  * @param websocketMaxFrameBytes the largest WebSocket frame payload relayed, either way; a larger frame ends the tunnel
+ * @param maxBufferedBodyBytes bytes of bodies that body transforms hold at once, across all requests; a body beyond it
+ *                         is answered 503
  */
 public record ServerSettings(int port,
                              int adminPort,
@@ -45,7 +47,8 @@ public record ServerSettings(int port,
                              boolean keepAliveAfterChunked,
                              String requestIdHeader,
                              int maxTunnels,
-                             long websocketMaxFrameBytes) {
+                             long websocketMaxFrameBytes,
+                             long maxBufferedBodyBytes) {
 
     public ServerSettings {
         trustedProxies = List.copyOf(trustedProxies);

@@ -96,6 +96,7 @@ public final class Demo implements AutoCloseable {
                   curl -i -H "Authorization: Bearer $TOKEN" %1$s/api/v1/search       # RateLimit-Policy / RateLimit headers, or the 429 problem
                   for i in 1 2 3; do curl -s -o /dev/null -w '%%{http_code} ' -H "Authorization: Bearer $TOKEN" %1$s/api/v1/reports; done; echo   # shadow limit (2 a minute) and an audited permission the token lacks: 200 200 200
                   curl -s %2$s/observe/metrics | grep -E 'shadow_denied|audit_denied'   # what shadow mode and audit mode would have denied
+                  curl -s %2$s/observe/metrics | grep buffered_body     # bodies the v1 -> v2 transform holds now; all together bounded by server.max_buffered_body_bytes (503 body-buffers-full beyond)
                   curl -i -X OPTIONS -H 'Origin: http://localhost:3000' -H 'Access-Control-Request-Method: GET' -H 'Access-Control-Request-Headers: authorization' %1$s/api/v1/me   # CORS preflight, answered by Sidegate before auth: 204 with Access-Control-Allow-*
                   curl -i %1$s/nowhere                                # no route: 404 problem+json
                   curl -i --path-as-is '%1$s/api/../../etc/passwd'    # path escapes the root: 400 problem+json

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -231,12 +232,23 @@ public final class SidegateMetrics implements AutoCloseable {
     public void openConnections(IntSupplier open) {
         Gauge.builder("sidegate.connections.open", open, IntSupplier::getAsInt)
                 .description("Client connections open on the proxy port")
+                .strongReference(true) // a gauge holds its supplier weakly: a method reference would be collected
+                .register(registry);
+    }
+
+    /** Bytes of bodies that transforms hold now. */
+    public void bufferedBodyBytes(LongSupplier held) {
+        Gauge.builder("sidegate.buffered.body.bytes", held, LongSupplier::getAsLong)
+                .description("Bytes of bodies that body transforms hold in memory (server.max_buffered_body_bytes bounds it)")
+                .baseUnit("bytes")
+                .strongReference(true)
                 .register(registry);
     }
 
     public void openTunnels(IntSupplier open) {
         Gauge.builder("sidegate.tunnels.open", open, IntSupplier::getAsInt)
                 .description("WebSocket tunnels open on the proxy port")
+                .strongReference(true)
                 .register(registry);
     }
 

@@ -48,11 +48,16 @@ public final class TransformStage implements Stage {
 
     private final TransformSettings settings;
     private final boolean caseSensitive;
+    private final BufferBudget budget;
 
-    /** @param caseSensitive whether the route matches case-sensitively (then so does its prefix rewrite) */
-    public TransformStage(TransformSettings settings, boolean caseSensitive) {
+    /**
+     * @param caseSensitive whether the route matches case-sensitively (then so does its prefix rewrite)
+     * @param budget        the Sidegate-wide bound on bodies held for transforms
+     */
+    public TransformStage(TransformSettings settings, boolean caseSensitive, BufferBudget budget) {
         this.settings = settings;
         this.caseSensitive = caseSensitive;
+        this.budget = budget;
     }
 
     @Override
@@ -80,41 +85,61 @@ public final class TransformStage implements Stage {
         if (!r.query().add().isEmpty() || !r.query().remove().isEmpty()) {
             changed = changed.withQuery(query(changed.rawQuery(), r.query(), identity));
         }
-        if (r.body().isPresent() && changed.body().present()) {
-            Object result = transformRequestBody(changed, r.body().get(), t, exchange);
-            if (result instanceof Problem problem) {
-                return exchange.problem(problem);
-            }
-            changed = (ProxyRequest) result;
+        if (r.body().isEmpty() || !changed.body().present()) {
+            return transformResponse(chain.proceed(changed), t, exchange, request.method());
         }
-        ProxyResponse response = chain.proceed(changed);
-        return transformResponse(response, t, exchange, request.method());
+        if (!json(changed.headers())) {
+            if (!t.passNonJson()) {
+                return exchange.problem(Problem.of(400, "not-json", "Not JSON", "route " + exchange.route().id()
+                        + " transforms JSON request bodies; send Content-Type: application/json (without Content-Encoding)"));
+            }
+            return transformResponse(chain.proceed(changed), t, exchange, request.method());
+        }
+        BufferedBody.Read read;
+        try {
+            read = BufferedBody.read(changed.body().stream(), changed.body().length(), t.maxBodyBytes(), budget);
+        } catch (UncheckedIOException e) {
+            return exchange.problem(Problem.of(400, "request-body-incomplete", "Request body incomplete",
+                                               "the client stopped sending the request body"));
+        }
+        switch (read) {
+            case BufferedBody.TooLarge tooLarge -> {
+                return exchange.problem(Problem.of(413, "body-too-large", "Content too large", "the request body exceeds "
+                        + t.maxBodyBytes() + " bytes, the limit of route " + exchange.route().id()));
+            }
+            case BufferedBody.OverBudget over -> {
+                return exchange.problem(buffersFull(over, "request"));
+            }
+            case BufferedBody.Whole whole -> {
+                // The budget counts the body until the upstream has answered: the transformed bytes are held that long.
+                try (BufferedBody.Lease lease = whole.lease()) {
+                    Object result = transformRequestBody(changed, whole, r.body().get(), exchange);
+                    if (result instanceof Problem problem) {
+                        return exchange.problem(problem);
+                    }
+                    changed = (ProxyRequest) result;
+                    ProxyResponse response = chain.proceed(changed);
+                    lease.close();
+                    return transformResponse(response, t, exchange, request.method());
+                }
+            }
+        }
     }
 
-    private Object transformRequestBody(ProxyRequest request, TransformSettings.Jq jq, TransformSettings t, Exchange exchange) {
-        if (!json(request.headers())) {
-            if (t.passNonJson()) {
-                return request;
-            }
-            return Problem.of(400, "not-json", "Not JSON", "route " + exchange.route().id()
-                    + " transforms JSON request bodies; send Content-Type: application/json (without Content-Encoding)");
-        }
-        byte[] bytes;
-        try {
-            bytes = read(request.body().stream(), t.maxBodyBytes());
-        } catch (UncheckedIOException e) {
-            return Problem.of(400, "request-body-incomplete", "Request body incomplete", "the client stopped sending the request body");
-        }
-        if (bytes != null && bytes.length == 0) {
-            return request.withBody(RequestBody.of(bytes)); // an empty (chunked) body has nothing to transform
-        }
-        if (bytes == null) {
-            return Problem.of(413, "body-too-large", "Content too large",
-                              "the request body exceeds " + t.maxBodyBytes() + " bytes, the limit of route " + exchange.route().id());
+    private static Problem buffersFull(BufferedBody.OverBudget over, String which) {
+        return Problem.of(503, "body-buffers-full", "Body buffers full", "transforms hold " + over.budget()
+                + " bytes of bodies already, the limit (server.max_buffered_body_bytes); the " + which
+                + " body was not read").withHeader("Retry-After", "1");
+    }
+
+    private static Object transformRequestBody(ProxyRequest request, BufferedBody.Whole body, TransformSettings.Jq jq,
+                                               Exchange exchange) {
+        if (body.length() == 0) {
+            return request.withBody(RequestBody.of(new byte[0])); // an empty (chunked) body has nothing to transform
         }
         JsonNode input;
         try {
-            input = JSON.readTree(bytes);
+            input = JSON.readTree(body.bytes(), 0, body.length());
         } catch (IOException e) {
             return Problem.of(400, "invalid-json", "Invalid JSON", "the request body is not valid JSON");
         }
@@ -147,27 +172,35 @@ public final class TransformStage implements Stage {
         if (r.body().isEmpty() || bodyless || !json(response.headers())) {
             return changed;
         }
-        byte[] bytes;
+        BufferedBody.Read read;
         try (ResponseBody body = changed.body()) {
-            bytes = read(body.stream(), t.maxBodyBytes());
+            read = BufferedBody.read(body.stream(), body.length(), t.maxBodyBytes(), budget);
         } catch (UncheckedIOException e) {
             return exchange.problem(Problem.of(502, "upstream-body-failed", "Upstream body failed",
                     "reading the response of the upstream of route " + exchange.route().id() + " failed"));
         }
-        if (bytes == null) {
-            return exchange.problem(Problem.of(502, "response-too-large", "Upstream response too large",
-                    "the upstream's response exceeds " + t.maxBodyBytes() + " bytes, the transform limit of route " + exchange.route().id()));
+        BufferedBody.Whole whole;
+        switch (read) {
+            case BufferedBody.TooLarge tooLarge -> {
+                return exchange.problem(Problem.of(502, "response-too-large", "Upstream response too large", "the upstream's response exceeds "
+                        + t.maxBodyBytes() + " bytes, the transform limit of route " + exchange.route().id()));
+            }
+            case BufferedBody.OverBudget over -> {
+                return exchange.problem(buffersFull(over, "response"));
+            }
+            case BufferedBody.Whole w -> whole = w;
         }
-        JsonNode output;
+        byte[] out;
         try {
-            output = run(r.body().get(), JSON.readTree(bytes), exchange.identity());
+            out = bytes(run(r.body().get(), JSON.readTree(whole.bytes(), 0, whole.length()), exchange.identity()));
         } catch (IOException | IllegalStateException e) {
+            whole.lease().close();
             return exchange.problem(Problem.of(502, "response-transform-failed", "Response transform failed",
                     "the response transform of route " + exchange.route().id() + " failed: " + message(e)));
         }
-        byte[] out = bytes(output);
         Headers headers = changed.headers().toBuilder().set("Content-Length", Integer.toString(out.length)).build();
-        return changed.withHeaders(headers).withBody(ResponseBody.of(out));
+        // Counted until the client has the body (or it is dropped): closing the body gives the bytes back.
+        return changed.withHeaders(headers).withBody(new ResponseBody(new java.io.ByteArrayInputStream(out), out.length, whole.lease()));
     }
 
     private static JsonNode run(TransformSettings.Jq jq, JsonNode input, Optional<Identity> identity) throws JsonQueryException {
@@ -275,16 +308,6 @@ public final class TransformStage implements Stage {
         int semicolon = type.indexOf(';');
         String media = (semicolon < 0 ? type : type.substring(0, semicolon)).trim();
         return media.equals("application/json") || (media.startsWith("application/") && media.endsWith("+json"));
-    }
-
-    /** The whole stream, or null when it is longer than the limit. */
-    private static byte[] read(InputStream in, long limit) {
-        try {
-            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
-            return bytes.length > limit ? null : bytes;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static byte[] bytes(JsonNode node) {

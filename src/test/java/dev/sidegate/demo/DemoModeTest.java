@@ -54,7 +54,7 @@ class DemoModeTest {
                 while (m.find()) {
                     commands.add(new String[] {m.group(0), m.group(1), m.group(2)});
                 }
-                assertEquals(17, commands.size(), text);
+                assertEquals(18, commands.size(), text);
                 for (String[] command : commands) {
                     String line = command[0];
                     String url = command[1];
@@ -120,6 +120,9 @@ class DemoModeTest {
                                    response.body());
                         assertTrue(response.body().contains("sidegate_auth_audit_denied_total{route=\"/api/v1/reports\"} 3.0"),
                                    response.body());
+                    }
+                    if (comment.startsWith("bodies the v1 -> v2 transform holds")) {
+                        assertTrue(response.body().contains("sidegate_buffered_body_bytes 0.0"), response.body());
                     }
                     if (comment.startsWith("RateLimit-Policy")) {
                         assertEquals(429, response.statusCode(), "the loop above used up the minute's 3 requests");

@@ -59,6 +59,13 @@ class MetricsAndAccessLogTest {
                 assertTrue(text.contains(jvm), "JVM basics: " + jvm);
             }
             assertFalse(text.contains("/metered/ok"), "raw paths never become labels");
+
+            System.gc(); // a gauge holds its state weakly: the gauges of suppliers must survive a collection
+            String after = sg.admin("/observe/metrics").body();
+            for (String gauge : List.of("sidegate_connections_open ", "sidegate_tunnels_open ", "sidegate_buffered_body_bytes ")) {
+                String line = after.lines().filter(l -> l.startsWith(gauge)).findFirst().orElseThrow(() -> new AssertionError(gauge));
+                assertFalse(line.endsWith("NaN"), line);
+            }
         }
     }
 
