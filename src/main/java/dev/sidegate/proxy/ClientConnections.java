@@ -60,6 +60,7 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
      */
     public ClientConnections(Duration headerTimeout, Duration bodyTimeout, ConnectionLimits limits, String requestIdHeader,
                              ScheduledExecutorService timers) {
+        ReadChains.available(); // says at startup, once, when Helidon's reader is not the shape the cut knows
         this.requestIdHeader = requestIdHeader;
         this.headerTimeoutNanos = headerTimeout.toNanos();
         this.bodyTimeout = bodyTimeout;
@@ -71,6 +72,7 @@ public final class ClientConnections implements Http1ConnectionListener, AutoClo
 
     @Override
     public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
+        ReadChains.cut(ctx.dataReader());
         connection.set(ctx);
         watched.put(Thread.currentThread(), new Watch(Phase.HEADERS, System.nanoTime() + headerTimeoutNanos, ctx, null, null,
                                                       new AtomicBoolean()));
