@@ -78,6 +78,8 @@ final class EffectiveConfig {
         m.put("idle_timeout", Durations.format(s.idleTimeout()));
         m.put("max_header_size", s.maxHeaderSize());
         m.put("max_request_line", s.maxRequestLine());
+        m.put("max_connections", s.maxConnections());
+        m.put("max_connections_per_ip", s.maxConnectionsPerIp());
         m.put("max_buffered_body_bytes", s.maxBufferedBodyBytes());
         m.put("trusted_proxies", s.trustedProxies().stream().map(Object::toString).toList());
         m.put("paths", Map.of("encoded_slashes", s.paths().rejectEncodedSlashes() ? "reject" : "keep",

@@ -29,6 +29,7 @@ import dev.sidegate.auth.AuthSettings;
 import dev.sidegate.cors.CorsSettings;
 import dev.sidegate.plugin.PluginSpec;
 import dev.sidegate.plugin.Plugins;
+import dev.sidegate.proxy.ConnectionLimits;
 import dev.sidegate.proxy.RequestIds;
 import dev.sidegate.ratelimit.RateLimitSettings;
 import dev.sidegate.resilience.RetrySettings;
@@ -69,7 +70,6 @@ public final class ConfigLoader {
     static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
     // An idle keep-alive client connection holds about 26 KB of heap (Helidon's two 8 KB socket buffers, a virtual
     // thread): 1024 of them are about a quarter of the image's 96 MB heap (measured, loadtest/ANALYSIS.md).
-    static final int DEFAULT_MAX_CONNECTIONS = 1024;
     static final int DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
     static final int DEFAULT_MAX_TUNNELS = 512;
     static final long DEFAULT_WEBSOCKET_MAX_FRAME = 16L * 1024 * 1024;
@@ -169,7 +169,8 @@ public final class ConfigLoader {
         Duration idleTimeout = s.positiveDuration("idle_timeout").orElse(DEFAULT_IDLE_TIMEOUT);
         int maxHeaderSize = (int) s.integer("max_header_size", 1024, 1024 * 1024).orElse((long) DEFAULT_MAX_HEADER_SIZE).longValue();
         int maxRequestLine = (int) s.integer("max_request_line", 256, 1024 * 1024).orElse((long) DEFAULT_MAX_REQUEST_LINE).longValue();
-        int maxConnections = (int) s.integer("max_connections", 1, 1_000_000).orElse((long) DEFAULT_MAX_CONNECTIONS).longValue();
+        int maxConnections = (int) s.integer("max_connections", 1, 1_000_000)
+                .orElse((long) ConnectionLimits.defaultMaxTotal(Runtime.getRuntime().maxMemory())).longValue();
         int maxPerIp = (int) s.integer("max_connections_per_ip", 1, 1_000_000).orElse((long) DEFAULT_MAX_CONNECTIONS_PER_IP)
                 .longValue();
 

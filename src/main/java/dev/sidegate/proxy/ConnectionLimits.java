@@ -27,6 +27,21 @@ import io.helidon.common.socket.SocketOptions;
  * that hook, with the listener's own options delegated to.
  */
 public final class ConnectionLimits implements AutoCloseable {
+    /** Heap per client connection that the default cap allows for: an active one holds about 32 KB, plus headroom. */
+    private static final long HEAP_PER_CONNECTION = 64 * 1024;
+    private static final int MOST_BY_DEFAULT = 1024;
+    private static final int FEWEST_BY_DEFAULT = 64;
+
+    /**
+     * The default of {@code server.max_connections}: one connection per 64 KiB of maximum heap, from 64 to 1,024
+     * (1,024 from a 64 MB heap up). Every open connection holds its buffers (Helidon's two 8 KiB socket buffers, and
+     * while a request is in flight an upstream connection's 12 KiB), so a cap the heap cannot hold turns a flood of
+     * connections into an OutOfMemoryError (measured: 1,000 active connections at a 48 MB heap, loadtest/burst.sh).
+     */
+    public static int defaultMaxTotal(long maxHeapBytes) {
+        return (int) Math.max(FEWEST_BY_DEFAULT, Math.min(MOST_BY_DEFAULT, maxHeapBytes / HEAP_PER_CONNECTION));
+    }
+
     private final int maxTotal;
     private final int maxPerIp;
     private final Forwarding trusted;

@@ -80,7 +80,7 @@ class LimitsAndErrorsTest {
     void aStalledUploadIsAnswered408AndFreesItsSlot() throws Exception {
         try (SidegateFixture sg = SidegateFixture.start("""
                 server:
-                  body_timeout: 500ms
+                  body_timeout: 3s   # wide: the probe below must see both slots held before the uploads time out
                 upstreams:
                   default:
                     max_concurrent: 2
@@ -97,11 +97,24 @@ class LimitsAndErrorsTest {
                 assertEquals("HTTP/1.1 408 Request Timeout", response.statusLine());
                 JsonNode problem = problem(response);
                 assertEquals("urn:sidegate:problem:request-body-timeout", problem.get("type").asText());
-                assertEquals("the client sent no request body bytes for 500ms", problem.get("detail").asText());
+                assertEquals("the client sent no request body bytes for 3s", problem.get("detail").asText());
                 assertTrue(stalled.closedByServer());
             }
             assertEquals("200", sidegate(sg, "/after"), "the slots are free again");
         }
+    }
+
+    @Test
+    void theDefaultConnectionCapIsWhatTheHeapCanHold() throws Exception {
+        assertEquals(384, ConnectionLimits.defaultMaxTotal(24L << 20));
+        assertEquals(768, ConnectionLimits.defaultMaxTotal(48L << 20));
+        assertEquals(1024, ConnectionLimits.defaultMaxTotal(64L << 20));
+        assertEquals(1024, ConnectionLimits.defaultMaxTotal(1L << 30), "never more than 1,024 by default");
+        assertEquals(64, ConnectionLimits.defaultMaxTotal(1L << 20), "never fewer than 64");
+        JsonNode server = JSON.readTree(sidegate.admin("/admin/config").body()).get("server");
+        assertEquals(ConnectionLimits.defaultMaxTotal(Runtime.getRuntime().maxMemory()), server.get("max_connections").asInt(),
+                     "the running Sidegate's cap, from this JVM's heap");
+        assertEquals(256, server.get("max_connections_per_ip").asInt());
     }
 
     @Test
