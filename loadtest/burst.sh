@@ -91,7 +91,8 @@ PY
   phase transform 256 /transform "$ROOT/loadtest/burst.lua"
   phase stream 256 /stream "$ROOT/loadtest/burst.lua"
   phase connections 1000 /stream/small ""
-  after=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/stream/after" || echo 000)
+  after=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/stream/after" || true)
+  after=$((10#${after:-0})) # 0: no answer
   kill $sampler 2>/dev/null || true
   peak=$(sort -n "$WORK/rss-$heap" | tail -1)
   oome=$(grep -c OutOfMemoryError "$WORK/sg-$heap.err" || true)

@@ -127,9 +127,9 @@ public final class TransformStage implements Stage {
     }
 
     private static Problem buffersFull(BufferedBody.OverBudget over, String which) {
-        return Problem.of(503, "body-buffers-full", "Body buffers full", "transforms hold " + over.budget()
-                + " bytes of bodies already, the limit (server.max_buffered_body_bytes); the " + which
-                + " body was not read").withHeader("Retry-After", "1");
+        return Problem.of(503, "body-buffers-full", "Body buffers full", "the bodies that transforms hold leave no room for this "
+                + which + " body within server.max_buffered_body_bytes (" + over.budget() + " bytes); it was not read")
+                .withHeader("Retry-After", "1");
     }
 
     private static Object transformRequestBody(ProxyRequest request, BufferedBody.Whole body, TransformSettings.Jq jq,
@@ -190,17 +190,23 @@ public final class TransformStage implements Stage {
             }
             case BufferedBody.Whole w -> whole = w;
         }
-        byte[] out;
+        boolean handedOn = false;
         try {
-            out = bytes(run(r.body().get(), JSON.readTree(whole.bytes(), 0, whole.length()), exchange.identity()));
+            byte[] out = bytes(run(r.body().get(), JSON.readTree(whole.bytes(), 0, whole.length()), exchange.identity()));
+            Headers headers = changed.headers().toBuilder().set("Content-Length", Integer.toString(out.length)).build();
+            // Counted until the client has the body (or it is dropped): closing the body gives the bytes back.
+            ProxyResponse transformed = changed.withHeaders(headers)
+                    .withBody(new ResponseBody(new java.io.ByteArrayInputStream(out), out.length, whole.lease()));
+            handedOn = true;
+            return transformed;
         } catch (IOException | IllegalStateException e) {
-            whole.lease().close();
             return exchange.problem(Problem.of(502, "response-transform-failed", "Response transform failed",
                     "the response transform of route " + exchange.route().id() + " failed: " + message(e)));
+        } finally {
+            if (!handedOn) {
+                whole.lease().close();
+            }
         }
-        Headers headers = changed.headers().toBuilder().set("Content-Length", Integer.toString(out.length)).build();
-        // Counted until the client has the body (or it is dropped): closing the body gives the bytes back.
-        return changed.withHeaders(headers).withBody(new ResponseBody(new java.io.ByteArrayInputStream(out), out.length, whole.lease()));
     }
 
     private static JsonNode run(TransformSettings.Jq jq, JsonNode input, Optional<Identity> identity) throws JsonQueryException {
