@@ -68,8 +68,8 @@ public final class ConfigLoader {
     static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     static final int DEFAULT_MAX_HEADER_SIZE = 32 * 1024;
     static final int DEFAULT_MAX_REQUEST_LINE = 8 * 1024;
-    // An idle keep-alive client connection holds about 26 KB of heap (Helidon's two 8 KB socket buffers, a virtual
-    // thread): 1024 of them are about a quarter of the image's 96 MB heap (measured, loadtest/ANALYSIS.md).
+    // A quarter of the default total cap (ConnectionLimits.defaultMaxTotal, from the heap): one client address cannot
+    // take every connection.
     static final int DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
     static final int DEFAULT_MAX_TUNNELS = 512;
     static final long DEFAULT_WEBSOCKET_MAX_FRAME = 16L * 1024 * 1024;

@@ -92,9 +92,12 @@ final class BufferedBody {
                 }
                 filled += n;
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
             lease.close();
-            throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            lease.close();
+            throw e;
         }
         if (filled > limit) {
             lease.close();

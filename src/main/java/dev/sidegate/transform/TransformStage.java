@@ -111,17 +111,17 @@ public final class TransformStage implements Stage {
                 return exchange.problem(buffersFull(over, "request"));
             }
             case BufferedBody.Whole whole -> {
-                // The budget counts the body until the upstream has answered: the transformed bytes are held that long.
+                ProxyResponse response;
+                // The budget counts the body until the upstream has answered (the transformed bytes are held that
+                // long), and gives it back before the response body is buffered.
                 try (BufferedBody.Lease lease = whole.lease()) {
                     Object result = transformRequestBody(changed, whole, r.body().get(), exchange);
                     if (result instanceof Problem problem) {
                         return exchange.problem(problem);
                     }
-                    changed = (ProxyRequest) result;
-                    ProxyResponse response = chain.proceed(changed);
-                    lease.close();
-                    return transformResponse(response, t, exchange, request.method());
+                    response = chain.proceed((ProxyRequest) result);
                 }
+                return transformResponse(response, t, exchange, request.method());
             }
         }
     }
