@@ -50,7 +50,9 @@ public final class RateLimits {
         List<Map.Entry<String, Limit>> routeLimits = validatedRoutes(settings.routes(), paths);
         if (settings.redis().isPresent()) {
             RedisSettings redis = settings.redis().get();
-            RedisConnector connector = parts.get(redis, () -> new RedisConnector(redis));
+            // A standalone Redis is called on the request's own thread; Sentinel and Cluster through Lettuce.
+            ScriptCalls connector = parts.get(redis, () -> RedisEndpoint.standalone(redis)
+                    ? new RespConnections(redis, timers) : new RedisConnector(redis));
             FailoverRateLimiter failover = parts.get(new FailoverKey(redis, settings.onRedisFailure(), settings.localShare()),
                     () -> new FailoverRateLimiter(new RedisRateLimiter(connector, metrics), settings.onRedisFailure(),
                                                   settings.localShare(), redis.timeout(), breakers, timers));

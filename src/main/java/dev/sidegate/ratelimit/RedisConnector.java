@@ -2,7 +2,6 @@ package dev.sidegate.ratelimit;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
@@ -11,7 +10,10 @@ import dev.sidegate.config.Messages;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.SslOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -24,11 +26,11 @@ import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 
 /**
- * One shared, multiplexed Lettuce connection to Redis (standalone, Sentinel or Cluster). Blocking calls on it are
- * fine on virtual threads. If Redis is unreachable at startup, a background thread keeps connecting; once connected,
+ * One shared, multiplexed Lettuce connection to Redis Sentinel or Cluster (a standalone Redis is
+ * {@link RespConnections}'). Blocking calls on it are fine on virtual threads. If Redis is unreachable at startup, a background thread keeps connecting; once connected,
  * Lettuce reconnects by itself, and commands fail fast while it is disconnected instead of queueing.
  */
-final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
+final class RedisConnector implements ScriptCalls {
     private static final System.Logger LOG = System.getLogger(RedisConnector.class.getName());
 
     private final RedisSettings settings;
@@ -68,12 +70,42 @@ final class RedisConnector implements dev.sidegate.proxy.Resources.Part {
     }
 
     /**
-     * The commands, asynchronous: a caller waits on the future without a timeout, and Lettuce expires a command after
-     * {@code settings.timeout()} itself (TimeoutOptions, on a {@link DeadlineTimer}). A synchronous call would wait with a
-     * timeout instead, which parks a virtual thread with a timer of its own per call.
+     * Runs the script through the asynchronous commands: the caller waits on the future without a timeout, and
+     * Lettuce expires a command after {@code settings.timeout()} itself (TimeoutOptions, on a {@link DeadlineTimer}).
+     * A synchronous call would wait with a timeout instead, which parks a virtual thread with a timer of its own per call.
      */
-    Optional<RedisScriptingAsyncCommands<String, String>> commands() {
-        return Optional.ofNullable(commands);
+    @Override
+    public List<Object> run(String script, String sha, String[] keys, String[] args) {
+        RedisScriptingAsyncCommands<String, String> connected = commands;
+        if (connected == null) {
+            throw new CallFailed("not connected: " + lastError);
+        }
+        try {
+            try {
+                return await(connected.evalsha(sha, ScriptOutputType.MULTI, keys, args));
+            } catch (RedisNoScriptException e) {
+                return await(connected.eval(script, ScriptOutputType.MULTI, keys, args));
+            }
+        } catch (RedisException e) {
+            throw new CallFailed(Messages.oneLine(e));
+        }
+    }
+
+    /** The reply, or the command's failure as Lettuce's own exception (a timeout is RedisCommandTimeoutException). */
+    private static <T> T await(java.util.concurrent.CompletionStage<T> command) {
+        try {
+            return command.toCompletableFuture().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RedisException redis) {
+                throw redis;
+            }
+            throw new RedisException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RedisException("interrupted while waiting for Redis");
+        } catch (java.util.concurrent.CancellationException e) {
+            throw new RedisException("the Redis command was cancelled");
+        }
     }
 
     String lastError() {

@@ -17,12 +17,12 @@ import javax.net.ssl.TrustManagerFactory;
 import dev.sidegate.config.ConfigException;
 
 /** The trust an https upstream is verified against: the JVM's trust store, or only the CAs of a PEM file. */
-final class TlsTrust {
+public final class TlsTrust {
     private TlsTrust() {
     }
 
     /** @param key the configuration key named in errors */
-    static SSLContext context(String key, Optional<Path> caFile) {
+    public static SSLContext context(String key, Optional<Path> caFile) {
         try {
             if (caFile.isEmpty()) {
                 return SSLContext.getDefault();

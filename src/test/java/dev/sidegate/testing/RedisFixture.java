@@ -31,6 +31,7 @@ public final class RedisFixture implements AutoCloseable {
     private final Path tlsKey;
     private Process process;
     private GenericContainer<?> redisContainer;
+    private String password;
 
     private RedisFixture(int port, Path dir, RedisBinary binary, Path tlsCert, Path tlsKey) {
         this.port = port;
@@ -68,13 +69,22 @@ public final class RedisFixture implements AutoCloseable {
         return fixture;
     }
 
+    /** A plain Redis on a binary (installed, else shipped) that requires this password (requirepass). */
+    public static RedisFixture startWithPassword(String password) {
+        RedisFixture fixture = new RedisFixture(freePort(), tempDir(), RedisBinary.installedOrShipped(), null, null);
+        fixture.password = password;
+        fixture.startServer();
+        return fixture;
+    }
+
     /** The executable this Redis runs on; null for a container. */
     public RedisBinary binary() {
         return binary;
     }
 
     public String url() {
-        return tlsCert == null ? "redis://127.0.0.1:" + port : "rediss://localhost:" + port;
+        String login = password == null ? "" : ":" + password + "@";
+        return tlsCert == null ? "redis://" + login + "127.0.0.1:" + port : "rediss://" + login + "localhost:" + port;
     }
 
     public int port() {
@@ -92,6 +102,9 @@ public final class RedisFixture implements AutoCloseable {
             try {
                 List<String> command = new ArrayList<>(List.of(binary.path().toString(), "--bind", "127.0.0.1",
                                                                "--save", "", "--appendonly", "no", "--dir", dir.toString()));
+                if (password != null) {
+                    command.addAll(List.of("--requirepass", password));
+                }
                 if (binary.needsDebugCommandFlag()) {
                     command.addAll(List.of("--enable-debug-command", "local"));
                 }
