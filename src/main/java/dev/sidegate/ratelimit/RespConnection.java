@@ -142,6 +142,10 @@ final class RespConnection implements AutoCloseable {
         return false;
     }
 
+    boolean expired() {
+        return expired;
+    }
+
     boolean inCall() {
         return deadlineNanos != 0;
     }

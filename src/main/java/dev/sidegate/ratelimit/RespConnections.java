@@ -67,12 +67,7 @@ final class RespConnections implements ScriptCalls {
     @Override
     public void start() {
         try {
-            if (endpoint.tls()) {
-                tls = dev.sidegate.upstream.TlsTrust.context(
-                        settings.caFile().isPresent() ? RateLimitSettings.ENV_REDIS_CA : RateLimitSettings.ENV_REDIS_URL,
-                        settings.caFile()).getSocketFactory();
-            }
-            RespConnection first = RespConnection.open(endpoint, tls, Math.max(timeoutMillis, 1000));
+            RespConnection first = RespConnection.open(endpoint, tls(), Math.max(timeoutMillis, 1000));
             open.add(first);
             first.startCall(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(timeoutMillis, 1000)));
             armSweep();
@@ -130,7 +125,7 @@ final class RespConnections implements ScriptCalls {
             if (reply instanceof RespConnection.ErrorReply error) {
                 throw new CallFailed("Redis answered " + Messages.oneLine(error.message(), 200));
             }
-            if (!(reply instanceof List<?> list) || list.isEmpty() || !list.stream().allMatch(Long.class::isInstance)) {
+            if (!(reply instanceof List<?> list) || !allIntegers(list)) {
                 throw new CallFailed("Redis answered the token-bucket script with something other than integers");
             }
             @SuppressWarnings("unchecked")
@@ -150,14 +145,37 @@ final class RespConnections implements ScriptCalls {
     private RespConnection borrow(long deadline) throws IOException {
         long now = System.nanoTime();
         for (RespConnection c; (c = idle.pollFirst()) != null; ) {
-            if (now - c.idleSinceNanos() < maxIdleNanos) {
+            // expired: the deadline sweep closed it as its reply arrived, just before it was given back
+            if (now - c.idleSinceNanos() < maxIdleNanos && !c.expired()) {
                 return c;
             }
             discard(c);
         }
-        RespConnection fresh = RespConnection.open(endpoint, tls, remainingMillis(deadline));
+        RespConnection fresh = RespConnection.open(endpoint, tls(), remainingMillis(deadline));
         open.add(fresh);
         return fresh;
+    }
+
+    /**
+     * The TLS socket factory for {@code rediss://} (null for {@code redis://}), made at the first connection. If the
+     * trust cannot be built, no connection is made at all: never one without TLS.
+     */
+    private SSLSocketFactory tls() throws IOException {
+        if (!endpoint.tls()) {
+            return null;
+        }
+        SSLSocketFactory factory = tls;
+        if (factory == null) {
+            try {
+                factory = dev.sidegate.upstream.TlsTrust.context(
+                        settings.caFile().isPresent() ? RateLimitSettings.ENV_REDIS_CA : RateLimitSettings.ENV_REDIS_URL,
+                        settings.caFile()).getSocketFactory();
+            } catch (RuntimeException e) {
+                throw new IOException("the TLS trust for Redis cannot be built: " + Messages.oneLine(e));
+            }
+            tls = factory;
+        }
+        return factory;
     }
 
     private void discard(RespConnection c) {
@@ -218,6 +236,15 @@ final class RespConnections implements ScriptCalls {
         if (closed.get()) {
             closeIdle();
         }
+    }
+
+    private static boolean allIntegers(List<?> list) {
+        for (Object o : list) {
+            if (!(o instanceof Long)) {
+                return false;
+            }
+        }
+        return !list.isEmpty();
     }
 
     private int remainingMillis(long deadline) throws SocketTimeoutException {

@@ -187,6 +187,21 @@ class RespConnectionsTest {
         }
     }
 
+    @Test
+    void aTlsTrustThatCannotBeBuiltMeansNoConnectionAtAllNeverOneWithoutTls() throws Exception {
+        // The CA file was valid when the configuration was checked and has gone since (a replaced Secret).
+        java.nio.file.Path gone = java.nio.file.Files.createTempFile("redis-ca", ".pem");
+        java.nio.file.Files.delete(gone);
+        try (ScriptedRedis server = new ScriptedRedis("+PONG\r\n");
+             RespConnections calls = new RespConnections(new RedisSettings(List.of("rediss://127.0.0.1:" + server.port()), false,
+                                                                           Duration.ofSeconds(5), Optional.of(gone)), timers)) {
+            calls.start();
+            ScriptCalls.CallFailed failed = assertThrows(ScriptCalls.CallFailed.class, () -> calls.run(SCRIPT, SHA, new String[] {"k"}, new String[0]));
+            assertTrue(failed.getMessage().contains("TLS trust"), failed.getMessage());
+            assertEquals(0, server.accepted.get(), "nothing was sent in the clear");
+        }
+    }
+
     private static RedisSettings settings(int port, Duration timeout) {
         return new RedisSettings(List.of("redis://127.0.0.1:" + port), false, timeout, Optional.empty());
     }
