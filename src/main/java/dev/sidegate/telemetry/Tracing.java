@@ -95,6 +95,10 @@ public final class Tracing implements AutoCloseable {
         p.put("otel.metrics.exporter", "none");
         p.put("otel.logs.exporter", "none");
         p.put("otel.exporter.otlp.protocol", "http/protobuf");
+        // Export sampled spans every 200 ms rather than the SDK's 5 s: a span waiting 5 s in the batch queue outlives
+        // dozens of young collections under load and is promoted, and the old generation then fills with dead spans
+        // (full pipeline, 60 s at saturation: tenured 29-41 MB against 17 MB, RSS +22 MB; idle, 1.3 ms of CPU a second).
+        p.put("otel.bsp.schedule.delay", "200");
         boolean endpoint = env.containsKey("OTEL_EXPORTER_OTLP_ENDPOINT") || env.containsKey("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
         p.put("otel.traces.exporter", endpoint ? "otlp" : "none");
         env.forEach((name, value) -> {

@@ -88,6 +88,14 @@ class TracingTest {
     }
 
     @Test
+    void spansAreExportedEvery200MsUnlessTheEnvironmentSaysOtherwise() {
+        assertEquals("200", Tracing.properties(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"))
+                .get("otel.bsp.schedule.delay"), "short enough that waiting spans are not promoted");
+        assertEquals("5000", Tracing.properties(Map.of("OTEL_BSP_SCHEDULE_DELAY", "5000")).get("otel.bsp.schedule.delay"),
+                     "the standard variable wins");
+    }
+
+    @Test
     void withoutAnExporterNothingIsExportedAndTracesStillPropagate() {
         try (TestUpstream upstream = TestUpstream.start();
              SidegateFixture sg = SidegateFixture.start(null, Map.of("SIDEGATE_UPSTREAM", upstream.url()))) {
