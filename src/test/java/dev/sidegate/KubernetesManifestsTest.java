@@ -186,11 +186,22 @@ class KubernetesManifestsTest {
         Map<String, Object> options = (Map<String, Object>) generator.get("generatorOptions");
         assertEquals(Boolean.TRUE, options.get("disableNameSuffixHash"), "a stable name lets the kubelet update the file for hot reload");
 
-        // Every variable set is one Sidegate reads (or the OpenTelemetry SDK's), and every one it reads is documented.
+        // Every variable set is one Sidegate reads (or the OpenTelemetry SDK's, or the JVM sizing's below), and every
+        // one it reads is documented.
         Set<String> reads = variablesSidegateReads();
         for (String name : env.keySet()) {
-            assertTrue(reads.contains(name) || name.startsWith("OTEL_"), name + " is set but Sidegate does not read it");
+            assertTrue(reads.contains(name) || name.startsWith("OTEL_") || Set.of("CPU_REQUEST", "JDK_JAVA_OPTIONS").contains(name),
+                       name + " is set but Sidegate does not read it");
         }
+        // The JVM is sized to the container's CPU request, not the node's CPUs.
+        var cpu = env.get("CPU_REQUEST").getValueFrom().getResourceFieldRef();
+        assertEquals("sidegate", cpu.getContainerName());
+        assertEquals("requests.cpu", cpu.getResource());
+        assertEquals("1", cpu.getDivisor().toString());
+        assertEquals("-XX:ActiveProcessorCount=$(CPU_REQUEST)", env.get("JDK_JAVA_OPTIONS").getValue());
+        assertTrue(List.copyOf(env.keySet()).indexOf("CPU_REQUEST") < List.copyOf(env.keySet()).indexOf("JDK_JAVA_OPTIONS"),
+                   "Kubernetes expands $(CPU_REQUEST) only from a variable defined before it");
+        assertTrue(sidegate.getResources().getRequests().containsKey("cpu"), "the request the JVM is sized to");
         assertTrue(env.containsKey("OTEL_EXPORTER_OTLP_ENDPOINT"));
         EnvVar redis = env.get("SIDEGATE_REDIS_URL");
         assertEquals("sidegate-redis", redis.getValueFrom().getSecretKeyRef().getName());
