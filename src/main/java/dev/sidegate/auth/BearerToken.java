@@ -1,13 +1,11 @@
 package dev.sidegate.auth;
 
 import java.util.List;
-import java.util.regex.Pattern;
 
 import dev.sidegate.proxy.Headers;
 
 /** RFC 6750 section 2.1: the bearer token of the {@code Authorization} header, if that is what the client sent. */
 final class BearerToken {
-    private static final Pattern TOKEN68 = Pattern.compile("[A-Za-z0-9\\-._~+/]+=*");
 
     private BearerToken() {
     }
@@ -73,10 +71,34 @@ final class BearerToken {
     }
 
     private static Credentials bearer(String token, String where) {
-        if (token.isEmpty() || !TOKEN68.matcher(token).matches()) {
+        if (!token68(token)) {
             return new Malformed(where + " does not hold one bearer token");
         }
         return new Bearer(token);
+    }
+
+    /**
+     * RFC 6750's b64token ({@code 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="}), checked by hand:
+     * the regular expression it replaces was 6% of a JWT-authenticated request's CPU (loadtest/ANALYSIS.md).
+     */
+    static boolean token68(String token) {
+        int n = token.length();
+        int i = 0;
+        while (i < n && tokenChar(token.charAt(i))) {
+            i++;
+        }
+        if (i == 0) {
+            return false;
+        }
+        while (i < n && token.charAt(i) == '=') {
+            i++;
+        }
+        return i == n;
+    }
+
+    private static boolean tokenChar(char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
     }
 
     static Credentials from(Headers headers) {
@@ -94,7 +116,7 @@ final class BearerToken {
             return new OtherScheme();
         }
         String token = space < 0 ? "" : value.substring(space + 1).trim();
-        if (token.isEmpty() || !TOKEN68.matcher(token).matches()) {
+        if (!token68(token)) {
             return new Malformed("the Authorization header does not hold a bearer token");
         }
         return new Bearer(token);
