@@ -142,6 +142,12 @@ public record RateLimitSettings(Map<String, Limit> tiers,
             if (!path.isEmpty() && !path.matches("/\\d{0,4}")) {
                 throw new ConfigException(key, "the Redis URL '" + shown + "' names a database that is not a number");
             }
+            if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+                // Sidegate's own client reads host, port, user info and database only; a silently ignored option
+                // (Lettuce's ?timeout=, ?database=) would be worse than an error.
+                throw new ConfigException(key, "the Redis URL '" + shown + "' has a query or fragment; the Redis timeout is "
+                        + "rate_limiting.redis.timeout and the database the URL's path (redis://host:6379/2)");
+            }
         }
         try {
             io.lettuce.core.RedisURI.create(url);

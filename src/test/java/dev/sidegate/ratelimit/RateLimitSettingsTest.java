@@ -118,6 +118,8 @@ class RateLimitSettingsTest {
             "redis://:secret@                  | SIDEGATE_REDIS_URL: the Redis URL 'redis://<redacted>@' has no host (or a port that is not a number)",
             "redis://re dis:6379               | SIDEGATE_REDIS_URL: malformed Redis URL 'redis://re dis:6379': Illegal character in authority",
             "rediss://redis:6380/db            | SIDEGATE_REDIS_URL: the Redis URL 'rediss://redis:6380/db' names a database that is not a number",
+            "redis://redis:6379?timeout=5s     | SIDEGATE_REDIS_URL: the Redis URL 'redis://redis:6379?timeout=5s' has a query or fragment; the Redis timeout is rate_limiting.redis.timeout and the database the URL's path (redis://host:6379/2)",
+            "rediss://redis:6380/1#x           | SIDEGATE_REDIS_URL: the Redis URL 'rediss://redis:6380/1#x' has a query or fragment; the Redis timeout is rate_limiting.redis.timeout and the database the URL's path (redis://host:6379/2)",
             "redis-sentinel://s1:26379         | SIDEGATE_REDIS_URL: malformed Redis URL 'redis-sentinel://s1:26379': URI must contain the sentinelMasterId",
     })
     void aMalformedRedisUrlIsAConfigurationErrorEvenWithoutRateLimits(String url, String expected) {
