@@ -3,6 +3,8 @@ package dev.sidegate;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import dev.sidegate.config.ConfigException;
 import dev.sidegate.config.Messages;
@@ -45,9 +47,20 @@ public final class Main {
             env = demoMode.environment();
         }
 
+        // SIGHUP is handled from before the server starts: the JVM's default handler exits, and an operator (or a
+        // test) that sends it right after the startup line must get a reload. One that arrives while Sidegate is
+        // starting is applied once it has started (the file may have changed after it was read).
+        AtomicReference<Sidegate> running = new AtomicReference<>();
+        AtomicBoolean reloadPending = new AtomicBoolean();
+        Signal.handle(new Signal("HUP"), s -> {
+            reloadPending.set(true);
+            reloadIfPending(running.get(), reloadPending);
+        });
         Sidegate sidegate;
         try {
             sidegate = Sidegate.start(env);
+            running.set(sidegate);
+            reloadIfPending(sidegate, reloadPending);
         } catch (ConfigException e) {
             System.err.println("sidegate: configuration error: " + e.getMessage());
             System.exit(2);
@@ -71,7 +84,6 @@ public final class Main {
             // A handler (not a shutdown hook) so that a drained stop exits 0 instead of 143.
             Signal.handle(new Signal(signal), s -> Thread.ofPlatform().name("sidegate-shutdown").start(stop));
         }
-        Signal.handle(new Signal("HUP"), s -> Thread.ofVirtual().name("sidegate-sighup").start(() -> sidegate.reload("SIGHUP")));
         if (demoMode != null) {
             demoMode.printInstructions(sidegate.port(), sidegate.adminPort());
         }
@@ -81,5 +93,12 @@ public final class Main {
             Thread.currentThread().interrupt();
         }
         System.exit(0);
+    }
+
+    /** Reloads on a virtual thread (a signal handler must not block) if a SIGHUP is pending and Sidegate runs. */
+    private static void reloadIfPending(Sidegate sidegate, AtomicBoolean pending) {
+        if (sidegate != null && pending.getAndSet(false)) {
+            Thread.ofVirtual().name("sidegate-sighup").start(() -> sidegate.reload("SIGHUP"));
+        }
     }
 }
