@@ -26,9 +26,10 @@ import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 
 /**
- * One shared, multiplexed Lettuce connection to Redis Sentinel or Cluster (a standalone Redis is
- * {@link RespConnections}'). Blocking calls on it are fine on virtual threads. If Redis is unreachable at startup, a background thread keeps connecting; once connected,
- * Lettuce reconnects by itself, and commands fail fast while it is disconnected instead of queueing.
+ * One shared, multiplexed Lettuce connection to Redis through Sentinel, or to a Redis Cluster (a standalone Redis
+ * gets {@link RespConnections}). Blocking calls on it are fine on virtual threads. If Redis is unreachable at
+ * startup, a background thread keeps connecting; once connected, Lettuce reconnects by itself, and commands fail
+ * fast while it is disconnected instead of queueing.
  */
 final class RedisConnector implements ScriptCalls {
     private static final System.Logger LOG = System.getLogger(RedisConnector.class.getName());
@@ -106,10 +107,6 @@ final class RedisConnector implements ScriptCalls {
         } catch (java.util.concurrent.CancellationException e) {
             throw new RedisException("the Redis command was cancelled");
         }
-    }
-
-    String lastError() {
-        return lastError;
     }
 
     private void connectInBackground() {

@@ -235,7 +235,7 @@ final class RespConnection implements AutoCloseable {
         };
     }
 
-    /** A line up to CRLF (a bare CR or LF inside it is malformed). */
+    /** A line up to CRLF (a bare CR or LF, or any other control character, inside it is malformed). */
     private String readLine() throws IOException {
         StringBuilder line = new StringBuilder(16);
         while (true) {
@@ -248,6 +248,9 @@ final class RespConnection implements AutoCloseable {
             }
             if (b == '\n') {
                 throw malformed("a bare LF");
+            }
+            if ((b >= 0 && b < 0x20) || b == 0x7f) {
+                throw malformed("a control character in a line"); // lines reach logs and readiness details
             }
             if (line.length() >= MAX_LINE) {
                 throw malformed("a line longer than " + MAX_LINE + " bytes");

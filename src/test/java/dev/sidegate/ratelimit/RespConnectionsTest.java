@@ -140,6 +140,7 @@ class RespConnectionsTest {
             "*99999\r\n",                      // more elements than a reply may hold
             "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", // nested too deep
             "?what\r\n",                       // no such type
+            "-ERR a\u001b[2Jb\r\n",             // a control character in an error line (it would reach the logs)
             "$-7\r\n"})                        // a negative length
     void aMalformedReplyFailsTheCallAndItsConnectionIsNotUsedAgain(String reply) throws Exception {
         try (ScriptedRedis server = new ScriptedRedis(reply);
