@@ -203,14 +203,11 @@ final class RespConnection implements AutoCloseable {
             case '-' -> new ErrorReply(line);
             case ':' -> parseLong(line);
             case '$' -> {
-                long length = parseLong(line);
+                int length = sizeOrNil(line, MAX_BULK, "a bulk string of %d bytes");
                 if (length == -1) {
                     yield null;
                 }
-                if (length < 0 || length > MAX_BULK) {
-                    throw malformed("a bulk string of " + length + " bytes");
-                }
-                byte[] bytes = new byte[(int) length];
+                byte[] bytes = new byte[length];
                 readFully(bytes);
                 if (readByte() != '\r' || readByte() != '\n') {
                     throw malformed("a bulk string without its CRLF");
@@ -218,14 +215,11 @@ final class RespConnection implements AutoCloseable {
                 yield new String(bytes, StandardCharsets.UTF_8);
             }
             case '*' -> {
-                long count = parseLong(line);
+                int count = sizeOrNil(line, MAX_ARRAY, "an array of %d elements");
                 if (count == -1) {
                     yield null;
                 }
-                if (count < 0 || count > MAX_ARRAY) {
-                    throw malformed("an array of " + count + " elements");
-                }
-                List<Object> list = new ArrayList<>((int) count);
+                List<Object> list = new ArrayList<>(count);
                 for (int i = 0; i < count; i++) {
                     list.add(readReply(depth + 1));
                 }
@@ -257,6 +251,15 @@ final class RespConnection implements AutoCloseable {
             }
             line.append((char) (b & 0xff));
         }
+    }
+
+    /** A bulk string's or array's size, within {@code max}; -1 for RESP's nil. */
+    private static int sizeOrNil(String line, int max, String what) throws IOException {
+        long size = parseLong(line);
+        if (size != -1 && (size < 0 || size > max)) {
+            throw malformed(String.format(java.util.Locale.ROOT, what, size));
+        }
+        return (int) size;
     }
 
     private static long parseLong(String s) throws IOException {

@@ -21,7 +21,8 @@ import dev.sidegate.config.Messages;
  * At most {@link #MAX_CONNECTIONS} connections are open; a call that finds them all lent waits for one within its
  * timeout. The whole call (waiting, connecting, TLS, the reply) is bounded by the configured timeout: reads carry
  * no socket timeout (a timed read costs a timer per call), a deadline instead, and while a call waits a sweep every
- * {@link #sweepMillis} ms closes the connections past theirs, so a timeout fires up to that much late. A connection
+ * quarter of the timeout ({@link #sweepPeriodMillis}) closes the connections past theirs ({@code ReadDeadlines}, as
+ * for upstream responses), so a timeout fires up to that much late. A connection
  * that failed in any way is closed, and so are the idle ones beside it (they went to the same server, which has
  * probably gone); one idle for {@link #MAX_IDLE_NANOS} (30 s) is closed instead of being used.
  */
@@ -37,10 +38,8 @@ final class RespConnections implements ScriptCalls {
     private final ConcurrentLinkedDeque<RespConnection> idle = new ConcurrentLinkedDeque<>();
     /** Every open connection, lent or idle, for the deadline sweep. */
     private final java.util.Set<RespConnection> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private final java.util.concurrent.ScheduledExecutorService timers;
-    private final long sweepMillis;
+    private final dev.sidegate.upstream.ReadDeadlines deadlines;
     private final long maxIdleNanos;
-    private final AtomicBoolean sweeping = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile SSLSocketFactory tls;
 
@@ -52,10 +51,24 @@ final class RespConnections implements ScriptCalls {
     RespConnections(RedisSettings settings, java.util.concurrent.ScheduledExecutorService timers, long maxIdleNanos) {
         this.settings = settings;
         this.maxIdleNanos = maxIdleNanos;
-        this.timers = timers;
         this.endpoint = RedisEndpoint.of(settings.urls().get(0));
         this.timeoutMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, settings.timeout().toMillis()));
-        this.sweepMillis = sweepPeriodMillis(timeoutMillis);
+        this.deadlines = new dev.sidegate.upstream.ReadDeadlines(timers, sweepPeriodMillis(timeoutMillis),
+                new dev.sidegate.upstream.ReadDeadlines.Watched() {
+                    @Override
+                    public boolean closeOverdue(long nowNanos) {
+                        boolean waiting = false;
+                        for (RespConnection c : open) {
+                            waiting |= c.expireIfOverdue(nowNanos);
+                        }
+                        return waiting;
+                    }
+
+                    @Override
+                    public boolean readsWaiting() {
+                        return open.stream().anyMatch(RespConnection::inCall);
+                    }
+                });
     }
 
     /** A quarter of the timeout, from 5 ms to 50 ms: a 50 ms timeout fires within 62 ms. */
@@ -70,7 +83,7 @@ final class RespConnections implements ScriptCalls {
             RespConnection first = RespConnection.open(endpoint, tls(), Math.max(timeoutMillis, 1000));
             open.add(first);
             first.startCall(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(timeoutMillis, 1000)));
-            armSweep();
+            deadlines.readStarted();
             Object pong;
             try {
                 pong = first.call("PING");
@@ -105,7 +118,7 @@ final class RespConnections implements ScriptCalls {
         try {
             connection = borrow(deadline);
             connection.startCall(deadline);
-            armSweep();
+            deadlines.readStarted();
             String[] command = new String[3 + keys.length + args.length];
             command[0] = "EVALSHA";
             command[1] = sha;
@@ -183,48 +196,6 @@ final class RespConnections implements ScriptCalls {
         c.close();
     }
 
-    private void armSweep() {
-        if (!sweeping.get() && sweeping.compareAndSet(false, true)) {
-            scheduleSweep();
-        }
-    }
-
-    private void scheduleSweep() {
-        try {
-            timers.schedule(this::sweep, sweepMillis, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            sweeping.set(false); // shutting down
-        }
-    }
-
-    /** Closes the connections whose call is overdue; comes again while any call waits, else stops. */
-    private void sweep() {
-        boolean again = false;
-        try {
-            again = expireOverdue();
-            if (!again) {
-                sweeping.set(false);
-                // a call that started after the scan saw the sweep still armed and armed nothing: look again
-                again = open.stream().anyMatch(RespConnection::inCall) && sweeping.compareAndSet(false, true);
-            }
-        } finally {
-            if (again && !closed.get()) {
-                scheduleSweep();
-            } else if (again) {
-                sweeping.set(false);
-            }
-        }
-    }
-
-    private boolean expireOverdue() {
-        long now = System.nanoTime();
-        boolean waiting = false;
-        for (RespConnection c : open) {
-            waiting |= c.expireIfOverdue(now);
-        }
-        return waiting;
-    }
-
     private void giveBack(RespConnection c) {
         long now = System.nanoTime();
         c.markIdle(now);
@@ -271,6 +242,7 @@ final class RespConnections implements ScriptCalls {
     @Override
     public void close() {
         closed.set(true);
+        deadlines.close();
         closeIdle();
     }
 }

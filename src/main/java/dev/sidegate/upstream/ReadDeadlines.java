@@ -1,31 +1,44 @@
 package dev.sidegate.upstream;
 
-import java.util.Collection;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Enforces upstream response timeouts: while any read of an upstream connection is waiting, a sweep every
- * {@value #PERIOD_MILLIS} ms closes the connections whose read is past its deadline (the read then reports the
- * timeout), so a timeout fires up to that much late. With no read waiting nothing is scheduled: an idle Sidegate
- * does not wake up twenty times a second for it (loadtest/ANALYSIS.md, idle CPU).
+ * Enforces read deadlines without a timer per read (a timed read parks its virtual thread with a timer of its own,
+ * which cost about 10 us per call, loadtest/ANALYSIS.md): while any read waits, a sweep every {@code periodMillis}
+ * closes the connections whose read is past its deadline (the read then reports the timeout), so a timeout fires up
+ * to that much late. With no read waiting nothing is scheduled: an idle Sidegate does not wake up for it
+ * (loadtest/ANALYSIS.md, idle CPU). Upstream response timeouts and Redis calls both use it.
  */
-final class ReadDeadlines implements AutoCloseable {
+public final class ReadDeadlines implements AutoCloseable {
+    /** The upstream connections' sweep period. */
     static final long PERIOD_MILLIS = 50;
+
+    /** What the sweeps look at. */
+    public interface Watched {
+        /** Closes the connections whose read is past its deadline; returns whether any read still waits. */
+        boolean closeOverdue(long nowNanos);
+
+        /** Whether any read waits (a deadline is recorded). */
+        boolean readsWaiting();
+    }
+
     private final ScheduledExecutorService timers;
-    private final Collection<ConnectionPool> pools;
+    private final long periodMillis;
+    private final Watched watched;
     private final AtomicBoolean armed = new AtomicBoolean();
     private volatile boolean closed;
 
-    ReadDeadlines(ScheduledExecutorService timers, Collection<ConnectionPool> pools) {
+    public ReadDeadlines(ScheduledExecutorService timers, long periodMillis, Watched watched) {
         this.timers = timers;
-        this.pools = pools;
+        this.periodMillis = periodMillis;
+        this.watched = watched;
     }
 
     /** A read is about to wait (its deadline is already recorded): makes sure a sweep will come. */
-    void readStarted() {
+    public void readStarted() {
         if (!armed.get() && armed.compareAndSet(false, true)) {
             schedule();
         }
@@ -41,7 +54,7 @@ final class ReadDeadlines implements AutoCloseable {
             return;
         }
         try {
-            timers.schedule(this::sweep, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+            timers.schedule(this::sweep, periodMillis, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             // shutting down: nothing is waited for any more
         }
@@ -60,23 +73,13 @@ final class ReadDeadlines implements AutoCloseable {
 
     /** @return whether another sweep is needed */
     private boolean sweepOnce() {
-        long now = System.nanoTime();
-        boolean waiting = false;
-        for (ConnectionPool pool : pools) {
-            waiting |= pool.closeOverdueReads(now);
-        }
-        if (waiting) {
+        if (watched.closeOverdue(System.nanoTime())) {
             return true;
         }
         armed.set(false);
         // A read that recorded its deadline after the scan above saw armed still true and scheduled nothing: look
         // again now that readStarted() will arm for any later one.
-        for (ConnectionPool pool : pools) {
-            if (pool.readsWaiting()) {
-                return armed.compareAndSet(false, true);
-            }
-        }
-        return false;
+        return watched.readsWaiting() && armed.compareAndSet(false, true);
     }
 
     @Override

@@ -23,7 +23,21 @@ public final class Upstreams implements AutoCloseable {
     /** @param housekeeping runs the idle eviction once a second, and the response-timeout sweeps while reads wait */
     public Upstreams(ScheduledExecutorService housekeeping) {
         this.eviction = housekeeping.scheduleWithFixedDelay(this::evictExpired, 1, 1, TimeUnit.SECONDS);
-        this.readDeadlines = new ReadDeadlines(housekeeping, pools.values());
+        this.readDeadlines = new ReadDeadlines(housekeeping, ReadDeadlines.PERIOD_MILLIS, new ReadDeadlines.Watched() {
+            @Override
+            public boolean closeOverdue(long nowNanos) {
+                boolean waiting = false;
+                for (ConnectionPool pool : pools.values()) {
+                    waiting |= pool.closeOverdueReads(nowNanos);
+                }
+                return waiting;
+            }
+
+            @Override
+            public boolean readsWaiting() {
+                return pools.values().stream().anyMatch(ConnectionPool::readsWaiting);
+            }
+        });
     }
 
     /**
