@@ -78,19 +78,23 @@ class LimitsAndErrorsTest {
 
     @Test
     void aStalledUploadIsAnswered408AndFreesItsSlot() throws Exception {
-        try (SidegateFixture sg = SidegateFixture.start("""
+        try (dev.sidegate.testing.ScriptedUpstream stub = dev.sidegate.testing.ScriptedUpstream.ok("ok");
+             SidegateFixture sg = SidegateFixture.start("""
                 server:
-                  body_timeout: 3s   # wide: the probe below must see both slots held before the uploads time out
+                  body_timeout: 3s   # wide: the probe below must run while both uploads still hold their slots
                 upstreams:
                   default:
                     max_concurrent: 2
-                """, Map.of("SIDEGATE_UPSTREAM", upstream.url()));
+                """, Map.of("SIDEGATE_UPSTREAM", stub.url()));
              RawHttp first = new RawHttp(sg.port());
              RawHttp second = new RawHttp(sg.port())) {
             for (RawHttp stalled : new RawHttp[] {first, second}) {
                 stalled.send("POST /upload HTTP/1.1\r\nHost: c\r\nContent-Length: 100\r\n\r\nonly5");
             }
-            Await.until(() -> !sidegate(sg, "/probe").equals("200"), "both slots are held by the stalled uploads");
+            // An admitted upload opens its upstream connection; probing before both are admitted could take a slot
+            // from the second upload (which would then be answered 503), so wait for the two connections first.
+            Await.until(() -> stub.connections() == 2, "both uploads admitted, each on an upstream connection");
+            assertEquals("503", sidegate(sg, "/probe"), "both slots are held by the stalled uploads");
             for (RawHttp stalled : new RawHttp[] {first, second}) {
                 RawHttp.Response response = stalled.read(true);
                 assertEquals(408, response.status());
