@@ -64,6 +64,7 @@ public final class Sidegate implements AutoCloseable {
      * @throws dev.sidegate.config.ConfigException when the configuration is invalid
      */
     public static Sidegate start(Map<String, String> env) {
+        HelidonRegistry.useExplicitWiring();
         SidegateConfig config = ConfigLoader.load(env);
         Sidegate sidegate = start(config);
         sidegate.reloadFrom(() -> ConfigLoader.load(env), config.watchFile());
@@ -72,6 +73,7 @@ public final class Sidegate implements AutoCloseable {
 
     /** Starts with a fixed configuration (no reloads until {@link #reloadFrom} names a source). */
     public static Sidegate start(SidegateConfig config) {
+        HelidonRegistry.useExplicitWiring();
         SharedParts shared = SharedParts.create(config);
         Deployment first;
         try {
