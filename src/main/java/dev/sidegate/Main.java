@@ -23,6 +23,7 @@ public final class Main {
 
     public static void main(String[] args) {
         LogConfig.configureRuntime();
+        HelidonRegistry.useExplicitWiring(); // before demo mode builds its servers
         // Netty (under Lettuce) samples buffers for leak reports by capturing stack traces: a debugging aid that
         // costs CPU per Redis call. Off unless asked for with -Dio.netty.leakDetection.level=...
         if (System.getProperty("io.netty.leakDetection.level") == null) {
