@@ -9,6 +9,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -257,7 +258,7 @@ final class RespConnection implements AutoCloseable {
     private static int sizeOrNil(String line, int max, String what) throws IOException {
         long size = parseLong(line);
         if (size != -1 && (size < 0 || size > max)) {
-            throw malformed(String.format(java.util.Locale.ROOT, what, size));
+            throw malformed(String.format(Locale.ROOT, what, size));
         }
         return (int) size;
     }

@@ -3,7 +3,10 @@ package dev.sidegate.ratelimit;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -11,6 +14,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLSocketFactory;
 
 import dev.sidegate.config.Messages;
+import dev.sidegate.upstream.ReadDeadlines;
+import dev.sidegate.upstream.TlsTrust;
 
 /**
  * Sidegate's own client for a standalone Redis ({@code redis://}, {@code rediss://}): pooled blocking connections,
@@ -37,24 +42,24 @@ final class RespConnections implements ScriptCalls {
     private final Semaphore lendable = new Semaphore(MAX_CONNECTIONS);
     private final ConcurrentLinkedDeque<RespConnection> idle = new ConcurrentLinkedDeque<>();
     /** Every open connection, lent or idle, for the deadline sweep. */
-    private final java.util.Set<RespConnection> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private final dev.sidegate.upstream.ReadDeadlines deadlines;
+    private final Set<RespConnection> open = ConcurrentHashMap.newKeySet();
+    private final ReadDeadlines deadlines;
     private final long maxIdleNanos;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile SSLSocketFactory tls;
 
     /** @param timers where the deadline sweep runs */
-    RespConnections(RedisSettings settings, java.util.concurrent.ScheduledExecutorService timers) {
+    RespConnections(RedisSettings settings, ScheduledExecutorService timers) {
         this(settings, timers, MAX_IDLE_NANOS);
     }
 
-    RespConnections(RedisSettings settings, java.util.concurrent.ScheduledExecutorService timers, long maxIdleNanos) {
+    RespConnections(RedisSettings settings, ScheduledExecutorService timers, long maxIdleNanos) {
         this.settings = settings;
         this.maxIdleNanos = maxIdleNanos;
         this.endpoint = RedisEndpoint.of(settings.urls().get(0));
         this.timeoutMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, settings.timeout().toMillis()));
-        this.deadlines = new dev.sidegate.upstream.ReadDeadlines(timers, sweepPeriodMillis(timeoutMillis),
-                new dev.sidegate.upstream.ReadDeadlines.Watched() {
+        this.deadlines = new ReadDeadlines(timers, sweepPeriodMillis(timeoutMillis),
+                new ReadDeadlines.Watched() {
                     @Override
                     public boolean closeOverdue(long nowNanos) {
                         boolean waiting = false;
@@ -180,7 +185,7 @@ final class RespConnections implements ScriptCalls {
         SSLSocketFactory factory = tls;
         if (factory == null) {
             try {
-                factory = dev.sidegate.upstream.TlsTrust.context(
+                factory = TlsTrust.context(
                         settings.caFile().isPresent() ? RateLimitSettings.ENV_REDIS_CA : RateLimitSettings.ENV_REDIS_URL,
                         settings.caFile()).getSocketFactory();
             } catch (RuntimeException e) {
