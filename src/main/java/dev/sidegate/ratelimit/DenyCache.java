@@ -2,6 +2,7 @@ package dev.sidegate.ratelimit;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.helidon.common.configurable.LruCache;
 
@@ -15,7 +16,13 @@ final class DenyCache implements RateLimiter {
     private static final int MAX_ENTRIES = 100_000;
 
     private final RateLimiter limiter;
-    private final LruCache<String, Entry> denied = LruCache.<String, Entry>builder().capacity(MAX_ENTRIES).build();
+    /** Keyed by the request's buckets (client, policy, scope and limit of each): a reload's new shapes miss. */
+    private final LruCache<List<Bucket>, Entry> denied = LruCache.<List<Bucket>, Entry>builder().capacity(MAX_ENTRIES).build();
+    /**
+     * When the last cached denial runs out (System.nanoTime()): after it every entry has, so requests skip the
+     * cache's lock while nobody is being denied, the usual case.
+     */
+    private final AtomicLong lastUntilNanos = new AtomicLong(System.nanoTime());
 
     private record Entry(Denied decision, long untilNanos) {
     }
@@ -26,20 +33,23 @@ final class DenyCache implements RateLimiter {
 
     @Override
     public Decision acquire(List<Bucket> buckets) {
-        String key = key(buckets);
         long now = System.nanoTime();
-        Entry entry = denied.get(key).orElse(null);
-        if (entry != null) {
-            if (now - entry.untilNanos() < 0) {
-                return remaining(entry, now);
+        if (now - lastUntilNanos.get() < 0) {
+            Entry entry = denied.get(buckets).orElse(null);
+            if (entry != null) {
+                if (now - entry.untilNanos() < 0) {
+                    return remaining(entry, now);
+                }
+                denied.remove(buckets);
             }
-            denied.remove(key);
         }
         Decision decision = limiter.acquire(buckets);
         // Only the shared limiter's denials are cached: a fallback denial says nothing about the shared buckets,
         // which may have tokens again the moment Redis is back.
         if (decision instanceof Denied d && !d.fallback() && d.waitMicros() > 0) {
-            denied.put(key, new Entry(d, now + d.waitMicros() * 1000));
+            long until = now + d.waitMicros() * 1000;
+            denied.put(List.copyOf(buckets), new Entry(d, until));
+            lastUntilNanos.accumulateAndGet(until, (a, b) -> b - a > 0 ? b : a);
         }
         return decision;
     }
@@ -51,13 +61,5 @@ final class DenyCache implements RateLimiter {
             states.add(new BucketState(b.bucket(), b.remaining(), Math.max(0, b.waitMicros() - elapsedMicros)));
         }
         return new Denied(states, entry.decision().fallback());
-    }
-
-    private static String key(List<Bucket> buckets) {
-        StringBuilder sb = new StringBuilder(buckets.get(0).client());
-        for (Bucket b : buckets) {
-            sb.append('|').append(b.scope()).append('|').append(b.limit().requests()).append('/').append(b.limit().window().toMillis());
-        }
-        return sb.toString();
     }
 }

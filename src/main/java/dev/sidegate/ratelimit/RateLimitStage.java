@@ -2,6 +2,7 @@ package dev.sidegate.ratelimit;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -9,7 +10,6 @@ import java.util.Optional;
 import dev.sidegate.proxy.Exchange;
 import dev.sidegate.proxy.Headers;
 import dev.sidegate.proxy.Identity;
-import dev.sidegate.proxy.Digests;
 import dev.sidegate.proxy.Problem;
 import dev.sidegate.proxy.ProxyRequest;
 import dev.sidegate.proxy.ProxyResponse;
@@ -27,17 +27,49 @@ final class RateLimitStage implements Stage {
     public static final String QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded";
 
     private final RateLimitSettings settings;
-    private final List<Map.Entry<String, Limit>> routeLimitsLongestFirst;
+    private final Map<String, Policy> tiers;
+    private final List<Policy> routeLimitsLongestFirst;
+    /** Every policy this stage can apply, by bucket scope, for the RateLimit fields. */
+    private final Map<String, Policy> byScope;
     private final RateLimiter limiter;
+    private final ClientKeys clientKeys;
     private final boolean caseSensitive;
     private final SidegateMetrics metrics;
 
+    /**
+     * A limit as this stage applies it, with the strings its buckets and response fields need, made once.
+     *
+     * @param policyField its member of the {@code RateLimit-Policy} field
+     */
+    private record Policy(String name, String scope, Limit limit, String quotedName, String policyField) {
+        static Policy of(String name, String scope, Limit limit) {
+            String quoted = "\"" + name + "\"";
+            return new Policy(name, scope, limit, quoted, quoted + ";q=" + limit.requests() + ";w=" + limit.windowSeconds());
+        }
+    }
+
     /** @param routeLimits the route limits that can apply under this stage's route, longest prefix first */
     RateLimitStage(RateLimitSettings settings, List<Map.Entry<String, Limit>> routeLimits, RateLimiter limiter,
-                   boolean caseSensitive, SidegateMetrics metrics) {
+                   ClientKeys clientKeys, boolean caseSensitive, SidegateMetrics metrics) {
         this.settings = settings;
-        this.routeLimitsLongestFirst = List.copyOf(routeLimits);
+        Map<String, Policy> scopes = new HashMap<>();
+        Map<String, Policy> tierPolicies = new HashMap<>();
+        settings.tiers().forEach((tier, limit) -> {
+            Policy p = Policy.of(tier, "tier:" + tier, limit);
+            tierPolicies.put(tier, p);
+            scopes.put(p.scope(), p);
+        });
+        List<Policy> routes = new ArrayList<>(routeLimits.size());
+        for (Map.Entry<String, Limit> route : routeLimits) {
+            Policy p = Policy.of(route.getKey(), "route:" + route.getKey(), route.getValue());
+            routes.add(p);
+            scopes.put(p.scope(), p);
+        }
+        this.tiers = Map.copyOf(tierPolicies);
+        this.routeLimitsLongestFirst = List.copyOf(routes);
+        this.byScope = Map.copyOf(scopes);
         this.limiter = limiter;
+        this.clientKeys = clientKeys;
         this.caseSensitive = caseSensitive;
         this.metrics = metrics;
     }
@@ -54,8 +86,9 @@ final class RateLimitStage implements Stage {
         if (buckets.isEmpty()) {
             return chain.proceed(request);
         }
-        buckets.stream().filter(b -> b.scope().startsWith("tier:")).findFirst()
-                .ifPresent(b -> exchange.annotate("rate_limit.tier", b.policy()));
+        if (!tiers.isEmpty()) {
+            exchange.annotate("rate_limit.tier", buckets.get(0).policy()); // the tier's bucket comes first
+        }
         return switch (limiter.acquire(buckets)) {
             case RateLimiter.Allowed allowed -> {
                 String decision = allowed.fallback() ? "fallback_allowed" : "allowed";
@@ -101,26 +134,46 @@ final class RateLimitStage implements Stage {
     }
 
     private List<Bucket> buckets(Exchange exchange, ProxyRequest request) {
-        Optional<Identity> identity = exchange.identity();
-        // A request whose credentials auth rejected has no identity to claim: by IP, whatever API key it carries.
-        String client = identity.map(i -> "sub:" + i.subject())
-                .or(() -> exchange.hasRejectedCredentials() ? Optional.empty()
-                        : settings.apiKeyHeader().flatMap(request::header).map(k -> "key:" + k))
-                .orElseGet(() -> "ip:" + exchange.client().address().getHostAddress());
-        String clientKey = hash(client);
-        List<Bucket> buckets = new ArrayList<>(2);
-        if (!settings.tiers().isEmpty()) {
-            String tier = identity.flatMap(Identity::tier).filter(settings.tiers()::containsKey)
-                    .orElse(RateLimitSettings.DEFAULT_TIER);
-            buckets.add(new Bucket(clientKey, tier, "tier:" + tier, settings.tiers().get(tier)));
+        Policy tier = null;
+        Identity identity = exchange.identity().orElse(null);
+        if (!tiers.isEmpty()) {
+            tier = tiers.get(identity == null ? RateLimitSettings.DEFAULT_TIER
+                                 : identity.tier().filter(tiers::containsKey).orElse(RateLimitSettings.DEFAULT_TIER));
         }
-        for (Map.Entry<String, Limit> route : routeLimitsLongestFirst) {
-            if (RouteTable.covers(route.getKey(), request.path(), caseSensitive)) {
-                buckets.add(new Bucket(clientKey, route.getKey(), "route:" + route.getKey(), route.getValue()));
+        Policy route = null;
+        for (Policy p : routeLimitsLongestFirst) {
+            if (RouteTable.covers(p.name(), request.path(), caseSensitive)) {
+                route = p;
                 break;
             }
         }
+        if (tier == null && route == null) {
+            return List.of();
+        }
+        String clientKey = clientKey(exchange, request, identity);
+        List<Bucket> buckets = new ArrayList<>(2);
+        if (tier != null) {
+            buckets.add(new Bucket(clientKey, tier.name(), tier.scope(), tier.limit()));
+        }
+        if (route != null) {
+            buckets.add(new Bucket(clientKey, route.name(), route.scope(), route.limit()));
+        }
         return buckets;
+    }
+
+    /** The token's subject, else the API key (unless auth rejected the request's credentials), else the IP. */
+    private String clientKey(Exchange exchange, ProxyRequest request, Identity identity) {
+        if (identity != null) {
+            return clientKeys.forSubject(identity.subject());
+        }
+        // A request whose credentials auth rejected has no identity to claim: by IP, whatever API key it carries.
+        if (!exchange.hasRejectedCredentials() && settings.apiKeyHeader().isPresent()) {
+            Optional<String> apiKey = request.header(settings.apiKeyHeader().get());
+            if (apiKey.isPresent()) {
+                return ClientKeys.forApiKey(apiKey.get());
+            }
+        }
+        return clientKeys.forAddress(exchange.client().address());
     }
 
     /**
@@ -143,7 +196,12 @@ final class RateLimitStage implements Stage {
 
     /** Shadow-mode limits never show in the RateLimit fields: clients see only what is enforced. */
     private static List<RateLimiter.BucketState> enforced(List<RateLimiter.BucketState> states) {
-        return states.stream().filter(st -> st.bucket().limit().enforce()).toList();
+        for (RateLimiter.BucketState st : states) {
+            if (!st.bucket().limit().enforce()) {
+                return states.stream().filter(s -> s.bucket().limit().enforce()).toList();
+            }
+        }
+        return states;
     }
 
     private static boolean empty(RateLimiter.BucketState state) {
@@ -160,10 +218,16 @@ final class RateLimitStage implements Stage {
         StringBuilder policy = new StringBuilder();
         StringBuilder limit = new StringBuilder();
         for (RateLimiter.BucketState s : states) {
-            String name = "\"" + s.bucket().policy() + "\"";
-            policy.append(policy.isEmpty() ? "" : ", ").append(name).append(";q=").append(s.bucket().limit().requests())
-                    .append(";w=").append(s.bucket().limit().windowSeconds());
-            limit.append(limit.isEmpty() ? "" : ", ").append(name).append(";r=").append(Math.max(0, s.remaining()))
+            Policy p = byScope.get(s.bucket().scope());
+            if (p == null) { // not one of this stage's limits: cannot happen, but the fields stay right if it does
+                p = Policy.of(s.bucket().policy(), s.bucket().scope(), s.bucket().limit());
+            }
+            if (!policy.isEmpty()) {
+                policy.append(", ");
+                limit.append(", ");
+            }
+            policy.append(p.policyField());
+            limit.append(p.quotedName()).append(";r=").append(Math.max(0, s.remaining()))
                     .append(";t=").append(ceilSeconds(s.waitMicros()));
         }
         headers.set("RateLimit-Policy", policy.toString()).set("RateLimit", limit.toString());
@@ -187,10 +251,5 @@ final class RateLimitStage implements Stage {
 
     private static long ceilSeconds(long micros) {
         return (micros + 999_999) / 1_000_000;
-    }
-
-    /** Client keys are hashed: bounded key length, no user ids or API keys stored in Redis. */
-    private static String hash(String client) {
-        return Digests.sha256Base64(client).substring(0, 22);
     }
 }

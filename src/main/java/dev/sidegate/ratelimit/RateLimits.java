@@ -29,6 +29,7 @@ public final class RateLimits {
     private final RateLimiter limiter;
     private final FailoverRateLimiter failover;
     private final SidegateMetrics metrics;
+    private final ClientKeys clientKeys = new ClientKeys();
 
     private RateLimits(RateLimitSettings settings, List<Map.Entry<String, Limit>> routeLimits, RateLimiter limiter,
                        FailoverRateLimiter failover, SidegateMetrics metrics) {
@@ -95,7 +96,7 @@ public final class RateLimits {
                 candidates.add(e);
             }
         }
-        return new RateLimitStage(settings, candidates, limiter, caseSensitive, metrics);
+        return new RateLimitStage(settings, candidates, limiter, clientKeys, caseSensitive, metrics);
     }
 
     /** Always ready: the failure policy answers while Redis is away; the detail says how Redis is. */
