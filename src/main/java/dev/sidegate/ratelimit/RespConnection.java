@@ -173,10 +173,16 @@ final class RespConnection implements AutoCloseable {
     private void appendHeader(char type, int n) {
         ensure(16);
         command[commandLength++] = (byte) type;
-        String digits = Integer.toString(n);
-        for (int i = 0; i < digits.length(); i++) {
-            command[commandLength++] = (byte) digits.charAt(i);
+        int digits = 1; // n >= 0: a length or a count
+        for (int m = n; m >= 10; m /= 10) {
+            digits++;
         }
+        int end = commandLength + digits;
+        commandLength = end;
+        do {
+            command[--end] = (byte) ('0' + n % 10);
+            n /= 10;
+        } while (n > 0);
         command[commandLength++] = '\r';
         command[commandLength++] = '\n';
     }
