@@ -7,7 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
+import dev.sidegate.proxy.Digests;
 import dev.sidegate.telemetry.SidegateMetrics;
 
 /**
@@ -23,13 +26,13 @@ final class RedisRateLimiter implements RateLimiter {
     private final String script;
     private final String sha;
     /** The script's three arguments per limit, formatted once: limits come from the configuration, so few. */
-    private final java.util.Map<Limit, String[]> arguments = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Limit, String[]> arguments = new ConcurrentHashMap<>();
 
     RedisRateLimiter(ScriptCalls redis, SidegateMetrics metrics) {
         this.redis = redis;
         this.metrics = metrics;
         this.script = loadScript();
-        this.sha = dev.sidegate.proxy.Digests.sha1Hex(script);
+        this.sha = Digests.sha1Hex(script);
     }
 
     @Override
