@@ -86,8 +86,9 @@ final class RateLimitStage implements Stage {
         if (buckets.isEmpty()) {
             return chain.proceed(request);
         }
-        if (!tiers.isEmpty()) {
-            exchange.annotate("rate_limit.tier", buckets.get(0).policy()); // the tier's bucket comes first
+        Bucket first = buckets.get(0); // a tier's bucket, when there is one, comes first
+        if (first.scope().startsWith("tier:")) {
+            exchange.annotate("rate_limit.tier", first.policy());
         }
         return switch (limiter.acquire(buckets)) {
             case RateLimiter.Allowed allowed -> {
