@@ -14,18 +14,47 @@ import dev.sidegate.proxy.Stage;
  * ({@link Headers#normalName}): {@code X_User_ID} and {@code x-user_id} are {@code X-User-ID} to a CGI-style upstream.
  */
 public final class StripIdentityHeaders implements Stage {
-    private final java.util.Set<String> names;
+    private final String[] names;
+    private final long lengths; // bit n set: some protected name is n characters long (names under 64 characters)
+    private final boolean longNames;
 
     public StripIdentityHeaders(List<String> names) {
-        java.util.Set<String> normal = new java.util.HashSet<>();
-        names.forEach(n -> normal.add(Headers.normalName(n)));
-        this.names = java.util.Set.copyOf(normal);
+        this.names = names.stream().map(Headers::normalName).distinct().toArray(String[]::new);
+        long mask = 0;
+        boolean longer = false;
+        for (String n : this.names) {
+            if (n.length() < 64) {
+                mask |= 1L << n.length();
+            } else {
+                longer = true;
+            }
+        }
+        this.lengths = mask;
+        this.longNames = longer;
+    }
+
+    /**
+     * Whether the field name has the normal form of a protected name; the usual field is told by its length alone.
+     * Comparing lengths first is exact: the protected names are ASCII tokens (configuration checks them), and no
+     * name of another length folds to ASCII.
+     */
+    private boolean isProtected(String name) {
+        int length = name.length();
+        if (length < 64 ? (lengths & (1L << length)) == 0 : !longNames) {
+            return false;
+        }
+        for (String normal : names) {
+            if (normal.length() == length && Headers.hasNormalName(name, normal)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Headers withoutProtected(Headers headers) {
         Headers.Builder cleaned = Headers.builder();
         for (int i = 0; i < headers.size(); i++) {
-            if (!names.contains(Headers.normalName(headers.name(i)))) {
+            if (!isProtected(headers.name(i))) {
                 cleaned.add(headers.name(i), headers.value(i));
             }
         }
@@ -41,7 +70,7 @@ public final class StripIdentityHeaders implements Stage {
     public ProxyResponse apply(ProxyRequest request, Chain chain) {
         Headers headers = request.headers();
         for (int i = 0; i < headers.size(); i++) {
-            if (names.contains(Headers.normalName(headers.name(i)))) {
+            if (isProtected(headers.name(i))) {
                 return chain.proceed(request.withHeaders(withoutProtected(headers)));
             }
         }

@@ -37,6 +37,40 @@ public final class Headers {
     }
 
     /**
+     * Whether {@code name}'s normal form is {@code normal} (itself a normal form), as {@code normalName(name).equals(
+     * normal)} but without making the normal form: ASCII compared in place, anything else through normalName.
+     */
+    public static boolean hasNormalName(String name, String normal) {
+        if (name.length() != normal.length()) {
+            return !isAscii(name) && normalName(name).equals(normal); // non-ASCII case folding can change the length
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c >= 0x80) {
+                return normalName(name).equals(normal);
+            }
+            if (c == '_') {
+                c = '-';
+            } else if (c >= 'A' && c <= 'Z') {
+                c += 'a' - 'A';
+            }
+            if (c != normal.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * A list-valued field ({@code Vary}) with the names of {@code more} added that {@code existing} does not have,
      * compared without case; {@code *} stays {@code *}.
      */

@@ -263,7 +263,8 @@ public final class ProxyHandler implements Handler {
         String traceId = scope.traceId();
         res.header(TRACE_ID_HEADER, traceId);
         res.header(requestIds.header(), requestId);
-        if (in.containsToken(HeaderValues.CONNECTION_CLOSE)) {
+        // contains() first: Helidon's containsToken tokenizes through streams even when the field is absent
+        if (in.contains(HeaderNames.CONNECTION) && in.containsToken(HeaderValues.CONNECTION_CLOSE)) {
             closeAfter(res); // RFC 9112 9.6: no further request may be processed on this connection
         } else if (!keepAliveAfterChunked && in.contains(HeaderNames.TRANSFER_ENCODING)) {
             // Helidon 4.5 skips the two bytes after a chunk's data without checking they are CRLF; where a front

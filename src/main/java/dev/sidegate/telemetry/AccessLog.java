@@ -38,6 +38,22 @@ public final class AccessLog implements AutoCloseable {
     }
 
 
+    // The field names as their JSON text, made once: a line is fourteen of them.
+    private static final byte[] TIME = JsonLine.key("time");
+    private static final byte[] METHOD = JsonLine.key("method");
+    private static final byte[] PATH = JsonLine.key("path");
+    private static final byte[] ROUTE = JsonLine.key("route");
+    private static final byte[] STATUS = JsonLine.key("status");
+    private static final byte[] DURATION_MS = JsonLine.key("duration_ms");
+    private static final byte[] UPSTREAM = JsonLine.key("upstream");
+    private static final byte[] UPSTREAM_STATUS = JsonLine.key("upstream_status");
+    private static final byte[] CLIENT_IP = JsonLine.key("client_ip");
+    private static final byte[] USER_ID = JsonLine.key("user_id");
+    private static final byte[] TRACE_ID = JsonLine.key("trace_id");
+    private static final byte[] REQUEST_ID = JsonLine.key("request_id");
+    private static final byte[] RATE_LIMIT = JsonLine.key("rate_limit");
+    private static final byte[] AUTH = JsonLine.key("auth");
+
     /** One finished request. Null fields are left out. */
     public record Entry(Instant time, String method, String path, String route, int status, double durationMs,
                         String upstream, Integer upstreamStatus, String clientIp, String userId, String traceId,
@@ -52,20 +68,20 @@ public final class AccessLog implements AutoCloseable {
             return;
         }
         JsonLine line = new JsonLine()
-                .string("time", time(e.time()))
-                .string("method", e.method())
-                .string("path", e.path())
-                .string("route", e.route())
-                .number("status", Integer.toString(e.status()))
-                .number("duration_ms", millis(e.durationMs()))
-                .string("upstream", e.upstream())
-                .number("upstream_status", e.upstreamStatus() == null ? null : e.upstreamStatus().toString())
-                .string("client_ip", e.clientIp())
-                .string("user_id", e.userId())
-                .string("trace_id", e.traceId())
-                .string("request_id", e.requestId())
-                .string("rate_limit", e.rateLimit())
-                .string("auth", e.auth())
+                .string(TIME, time(e.time()))
+                .string(METHOD, e.method())
+                .string(PATH, e.path())
+                .string(ROUTE, e.route())
+                .number(STATUS, Integer.toString(e.status()))
+                .number(DURATION_MS, millis(e.durationMs()))
+                .string(UPSTREAM, e.upstream())
+                .number(UPSTREAM_STATUS, e.upstreamStatus() == null ? null : e.upstreamStatus().toString())
+                .string(CLIENT_IP, e.clientIp())
+                .string(USER_ID, e.userId())
+                .string(TRACE_ID, e.traceId())
+                .string(REQUEST_ID, e.requestId())
+                .string(RATE_LIMIT, e.rateLimit())
+                .string(AUTH, e.auth())
                 .end();
         lock.lock();
         try {
@@ -132,10 +148,20 @@ public final class AccessLog implements AutoCloseable {
             bytes[size++] = '{';
         }
 
+        /** A field name, a Sidegate constant in ASCII, as the JSON text that precedes its value: {@code "name":}. */
+        static byte[] key(String name) {
+            return ("\"" + name + "\":").getBytes(StandardCharsets.ISO_8859_1);
+        }
+
         /** Adds a string field; a null value leaves the field out. */
         JsonLine string(String name, String value) {
+            return string(key(name), value);
+        }
+
+        /** Adds a string field named by {@link #key}; a null value leaves the field out. */
+        JsonLine string(byte[] key, String value) {
             if (value != null) {
-                name(name);
+                name(key);
                 put('"');
                 escaped(value);
                 put('"');
@@ -145,11 +171,17 @@ public final class AccessLog implements AutoCloseable {
 
         /** Adds a number field, given as its JSON text; null leaves the field out. */
         JsonLine number(String name, String text) {
+            return number(key(name), text);
+        }
+
+        /** Adds a number field named by {@link #key}, given as its JSON text; null leaves the field out. */
+        @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): a number's text is ASCII
+        JsonLine number(byte[] key, String text) {
             if (text != null) {
-                name(name);
-                for (int i = 0; i < text.length(); i++) {
-                    put(text.charAt(i));
-                }
+                name(key);
+                ensure(text.length());
+                text.getBytes(0, text.length(), bytes, size);
+                size += text.length();
             }
             return this;
         }
@@ -168,16 +200,13 @@ public final class AccessLog implements AutoCloseable {
             return this;
         }
 
-        private void name(String name) {
+        private void name(byte[] key) {
+            ensure(key.length + 1);
             if (size > 1) {
-                put(',');
+                bytes[size++] = ',';
             }
-            put('"');
-            for (int i = 0; i < name.length(); i++) {
-                put(name.charAt(i));
-            }
-            put('"');
-            put(':');
+            System.arraycopy(key, 0, bytes, size, key.length);
+            size += key.length;
         }
 
         @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): the low byte of each char, all ASCII here
