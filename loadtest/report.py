@@ -253,6 +253,8 @@ feature_table("Transforms", ["transform-plain", "transform-v1"])
 # Goals of the footprint issue, each from this run.
 w("## Against the goals")
 w("")
+w("A ratio goal is met only when every round meets it.")
+w("")
 w("| Goal | Target | Measured | Met |")
 w("|---|---|---|---|")
 
@@ -261,11 +263,19 @@ def goal(name, target, value, ok):
     w(f"| {name} | {target} | {value} | {'yes' if ok else '**no**'} |")
 
 
+def ratio_text(rounds):
+    """A ratio goal's figure: the median, and each round's when they differ. It is met only when every round meets it:
+    on a host whose speed drifts, one slow round of the denominator can lift a median over the line."""
+    if len(rounds) > 1 and max(rounds) - min(rounds) >= 0.005:
+        return f"{med(rounds):.2f} (rounds {min(rounds):.2f} - {max(rounds):.2f})"
+    return f"{med(rounds):.2f}"
+
+
 if "nginx" in pinned:
     for n, target in (("sidegate", 0.90), ("sidegate-full", 0.60)):
         if n in vs_nginx and vs_nginx[n][1]:
-            v = med(vs_nginx[n][1])
-            goal(f"saturation throughput / nginx proxy's, {label(n)}", f">= {target:.2f}", f"{v:.2f}", v >= target)
+            rounds = vs_nginx[n][1]
+            goal(f"saturation throughput / nginx proxy's, {label(n)}", f">= {target:.2f}", ratio_text(rounds), min(rounds) >= target)
 plain_cpu = cpu_us_per_request("sidegate")
 if plain_cpu == plain_cpu:
     goal("CPU per request at saturation, plain", "<= 25 us", f"{plain_cpu:.1f} us (nginx proxy {cpu_us_per_request('nginx'):.1f}, "
@@ -284,8 +294,8 @@ if plain and aot:
          f"{med(aot):,.0f} / {med(plain):,.0f} ms", med(aot) <= 500 and med(plain) <= 1500)
 _, vs_plain = throughput("pinned", "sidegate")
 if vs_plain.get("sidegate-ratelimit") and vs_plain["sidegate-ratelimit"][1]:
-    v = med(vs_plain["sidegate-ratelimit"][1])
-    goal("Redis-limited throughput / plain", ">= 0.75", f"{v:.2f}", v >= 0.75)
+    rounds = vs_plain["sidegate-ratelimit"][1]
+    goal("Redis-limited throughput / plain", ">= 0.75", ratio_text(rounds), min(rounds) >= 0.75)
 for p, title in (("p50_us", "p50"), ("p99_us", "p99")):
     mine, theirs = added.get(("sidegate-full", p)), added.get(("nginx", p))
     if mine is not None and theirs is not None:
