@@ -37,8 +37,7 @@ public final class AccessLog implements AutoCloseable {
                                                      TimeUnit.MILLISECONDS);
     }
 
-
-    // The field names as their JSON text, made once: a line is fourteen of them.
+    // The field names as their JSON text, made once rather than per line.
     private static final byte[] TIME = JsonLine.key("time");
     private static final byte[] METHOD = JsonLine.key("method");
     private static final byte[] PATH = JsonLine.key("path");

@@ -160,6 +160,32 @@ class AuthTest {
     }
 
     @Test
+    void aClaimHeaderNameOfSixtyFourCharactersOrMoreIsStrippedInEverySpellingToo() throws Exception {
+        String name = "X-Tenant-" + "Long-".repeat(12) + "Name"; // 73 characters: past the stage's length table
+        String yaml = ROUTES + """
+                auth:
+                  claims:
+                    sub: X-User-ID
+                    tenant: %s
+                """.formatted(name);
+        try (SidegateFixture sg = SidegateFixture.start(yaml, env(jwks))) {
+            String token = Tokens.rs256(RSA, c -> c.claim("tenant", "t1"));
+            RawHttp.Response response = RawHttp.exchange(sg.port(), "GET /api/long HTTP/1.1\r\nHost: c\r\n"
+                    + "Authorization: Bearer " + token + "\r\n"
+                    + name.replace('-', '_').toUpperCase(java.util.Locale.ROOT) + ": evil\r\n"
+                    + name.toLowerCase(java.util.Locale.ROOT) + ": evil\r\n"
+                    + "X-Unrelated-" + "Long-".repeat(12) + "Name: kept\r\nConnection: close\r\n\r\n");
+            assertEquals(200, response.status());
+            TestUpstream.Recorded seen = upstream.last();
+            java.util.Map<String, List<String>> byNormalName = new java.util.HashMap<>();
+            seen.headers().forEach(h -> byNormalName.computeIfAbsent(h.getKey().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
+                                                                     k -> new java.util.ArrayList<>()).add(h.getValue()));
+            assertEquals(List.of("t1"), byNormalName.get(name.toLowerCase(java.util.Locale.ROOT)));
+            assertEquals(List.of("kept"), byNormalName.get(("X-Unrelated-" + "Long-".repeat(12) + "Name").toLowerCase(java.util.Locale.ROOT)));
+        }
+    }
+
+    @Test
     void claimValuesArriveExactlyInTheDocumentedEncodingAndNeverTwoAsOne() {
         String yaml = ROUTES + """
                 auth:
