@@ -51,6 +51,28 @@ class AccessLogFormatTest {
     }
 
     @Test
+    void numbersAndTimesAreWrittenWithoutLosingDigits() {
+        ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        AccessLog log = new AccessLog(new PrintStream(out, true), timers);
+        try {
+            log.write(AccessLogSettings.DEFAULT, new AccessLog.Entry(Instant.parse("2026-12-01T10:36:09.000123456Z"), "POST", "/", "r",
+                                                                     502, 1234.5678, "u", 2147483647, null, null, null, null, null, null));
+            log.write(AccessLogSettings.DEFAULT, new AccessLog.Entry(Instant.parse("2026-12-01T10:36:10.9Z"), "GET", "/", null,
+                                                                     100, 0, null, 0, null, null, null, null, null, null));
+            log.flush();
+            assertEquals("{\"time\":\"2026-12-01T10:36:09.000123Z\",\"method\":\"POST\",\"path\":\"/\",\"route\":\"r\",\"status\":502,"
+                                 + "\"duration_ms\":1234.568,\"upstream\":\"u\",\"upstream_status\":2147483647}\n"
+                                 + "{\"time\":\"2026-12-01T10:36:10.900000Z\",\"method\":\"GET\",\"path\":\"/\",\"status\":100,"
+                                 + "\"duration_ms\":0.000,\"upstream_status\":0}\n",
+                         out.toString(StandardCharsets.UTF_8));
+        } finally {
+            log.close();
+            timers.shutdownNow();
+        }
+    }
+
+    @Test
     void anyStringComesBackExactlyFromTheJsonLine() throws Exception {
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         String[] values = {"", "plain", "quote \" and backslash \\", "controls \n\r\t\u0000\u001f\u007f end",
