@@ -15,22 +15,9 @@ import dev.sidegate.proxy.Stage;
  */
 public final class StripIdentityHeaders implements Stage {
     private final String[] names;
-    private final long lengths; // bit n set: some protected name is n characters long (names under 64 characters)
-    private final boolean longNames;
 
     public StripIdentityHeaders(List<String> names) {
         this.names = names.stream().map(Headers::normalName).distinct().toArray(String[]::new);
-        long mask = 0;
-        boolean longer = false;
-        for (String n : this.names) {
-            if (n.length() < 64) {
-                mask |= 1L << n.length();
-            } else {
-                longer = true;
-            }
-        }
-        this.lengths = mask;
-        this.longNames = longer;
     }
 
     /**
@@ -39,12 +26,8 @@ public final class StripIdentityHeaders implements Stage {
      * name of another length folds to ASCII.
      */
     private boolean isProtected(String name) {
-        int length = name.length();
-        if (length < 64 ? (lengths & (1L << length)) == 0 : !longNames) {
-            return false;
-        }
         for (String normal : names) {
-            if (normal.length() == length && Headers.hasNormalName(name, normal)) {
+            if (normal.length() == name.length() && Headers.hasNormalName(name, normal)) {
                 return true;
             }
         }

@@ -152,11 +152,6 @@ public final class AccessLog implements AutoCloseable {
             return ("\"" + name + "\":").getBytes(StandardCharsets.ISO_8859_1);
         }
 
-        /** Adds a string field; a null value leaves the field out. */
-        JsonLine string(String name, String value) {
-            return string(key(name), value);
-        }
-
         /** Adds a string field named by {@link #key}; a null value leaves the field out. */
         JsonLine string(byte[] key, String value) {
             if (value != null) {
@@ -166,11 +161,6 @@ public final class AccessLog implements AutoCloseable {
                 put('"');
             }
             return this;
-        }
-
-        /** Adds a number field, given as its JSON text; null leaves the field out. */
-        JsonLine number(String name, String text) {
-            return number(key(name), text);
         }
 
         /** Adds a number field named by {@link #key}, given as its JSON text; null leaves the field out. */

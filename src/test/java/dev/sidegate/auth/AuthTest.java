@@ -161,7 +161,7 @@ class AuthTest {
 
     @Test
     void aClaimHeaderNameOfSixtyFourCharactersOrMoreIsStrippedInEverySpellingToo() throws Exception {
-        String name = "X-Tenant-" + "Long-".repeat(12) + "Name"; // 73 characters: past the stage's length table
+        String name = "X-Tenant-" + "Long-".repeat(12) + "Name"; // 73 characters, in two spoofed spellings
         String yaml = ROUTES + """
                 auth:
                   claims:

@@ -79,8 +79,9 @@ class AccessLogFormatTest {
                            "latin é ü", "cjk 漢字", "emoji \uD83D\uDE00", "lone \uD800 high", "lone \uDC00 low",
                            "high at end \uD83D", "x".repeat(1000)};
         for (String value : values) {
-            AccessLog.JsonLine line = new AccessLog.JsonLine().string("a", value).number("n", "12").string("skipped", null)
-                    .string("b", "z").end();
+            AccessLog.JsonLine line = new AccessLog.JsonLine().string(AccessLog.JsonLine.key("a"), value)
+                    .number(AccessLog.JsonLine.key("n"), "12").string(AccessLog.JsonLine.key("skipped"), null)
+                    .string(AccessLog.JsonLine.key("b"), "z").end();
             String text = new String(java.util.Arrays.copyOf(line.bytes(), line.size()), StandardCharsets.UTF_8);
             assertEquals('\n', text.charAt(text.length() - 1));
             assertEquals(1, text.split("\n", -1).length - 1, "one line: " + text);
