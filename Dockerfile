@@ -9,7 +9,7 @@ RUN mvn -B -q dependency:go-offline
 COPY src src
 COPY sidecar-config sidecar-config
 RUN mvn -B -q -DskipTests package \
- && mkdir -p /app && cp target/sidegate.jar /app/ && cp -r target/libs /app/libs
+ && mkdir -p /app && cp target/sidegate.jar /app/
 
 # Train a JDK 25 AOT cache (classes loaded and linked, profiles) by starting demo mode and sending it requests.
 # The cache only works with the same JDK build as the runtime stage: both use Temurin 25. If they ever differ,
