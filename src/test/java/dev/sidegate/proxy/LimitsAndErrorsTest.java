@@ -189,13 +189,15 @@ class LimitsAndErrorsTest {
     void aClientThatStopsReadingItsResponseIsCutAndFreesItsSlot() throws Exception {
         try (SidegateFixture sg = SidegateFixture.start("""
                 server:
-                  body_timeout: 500ms
+                  body_timeout: 2s
                 upstreams:
                   default:
                     max_concurrent: 1
                 """, Map.of("SIDEGATE_UPSTREAM", upstream.url()));
              RawHttp reader = new RawHttp(sg.port())) {
-            reader.send("GET /bytes?n=200000000 HTTP/1.1\r\nHost: c\r\n\r\n"); // and never read it
+            reader.send("GET /bytes?n=200000000 HTTP/1.1\r\nHost: c\r\n\r\n");
+            // Its head has arrived, so it holds the slot (a probe sent sooner could take the slot first); the body is never read.
+            assertEquals(200, reader.read(false).status());
             Await.until(() -> sidegate(sg, "/probe").equals("503"), "the slow reader holds the only slot");
             Await.until(() -> sidegate(sg, "/probe").equals("200"), "the send timeout cuts it and frees the slot");
         }
