@@ -14,7 +14,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -24,8 +23,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 /**
  * Sidegate's meters, in a Micrometer Prometheus registry of this Sidegate's own (exported on the admin port at
- * {@code /observe/metrics}), with Micrometer's JVM and process meters. Label values come from small fixed sets and
- * configuration: never user ids, raw paths or tokens. Meters on the request path are looked up once per label set
+ * {@code /observe/metrics}), with Micrometer's JVM and process meters (the collector's from {@link GcMeters}). Label
+ * values come from small fixed sets and configuration: never user ids, raw paths or tokens. Meters on the request path are looked up once per label set
  * and kept: building a meter id per request cost about 10% of a proxied request's CPU (loadtest/).
  */
 public final class SidegateMetrics implements AutoCloseable {
@@ -33,7 +32,6 @@ public final class SidegateMetrics implements AutoCloseable {
     private static final Duration[] REDIS_BUCKETS = durations(1, 2, 5, 10, 25, 50, 100);
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final JvmGcMetrics gc = new JvmGcMetrics();
     private final Map<List<String>, Counter> counters = new ConcurrentHashMap<>();
     private final Map<List<String>, Timer> timers = new ConcurrentHashMap<>();
     private final AtomicReference<BooleanSupplier> redisDegraded = new AtomicReference<>(() -> false);
@@ -56,7 +54,7 @@ public final class SidegateMetrics implements AutoCloseable {
 
     public SidegateMetrics() {
         new JvmMemoryMetrics().bindTo(registry);
-        gc.bindTo(registry);
+        GcMeters.bindTo(registry); // polled, not notified: see GcMeters
         new JvmThreadMetrics().bindTo(registry);
         new ClassLoaderMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -266,7 +264,6 @@ public final class SidegateMetrics implements AutoCloseable {
 
     @Override
     public void close() {
-        gc.close();
         registry.close();
     }
 }

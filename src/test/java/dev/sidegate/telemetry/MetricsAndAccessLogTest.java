@@ -69,6 +69,33 @@ class MetricsAndAccessLogTest {
         }
     }
 
+    @Test
+    void collectorMetersAreReadFromTheCollectorWhenScraped() {
+        try (TestUpstream upstream = TestUpstream.start();
+             SidegateFixture sg = SidegateFixture.start("", Map.of("SIDEGATE_UPSTREAM", upstream.url()))) {
+            long collectionsBefore = sum(sg, "jvm_gc_pause_seconds_count");
+            long allocatedBefore = value(sg, "jvm_gc_memory_allocated_bytes_total");
+            for (int i = 0; i < 20; i++) {
+                assertEquals(200, sg.get("/allocates").statusCode());
+            }
+            System.gc(); // one collection at least, counted by some collector
+            assertTrue(sum(sg, "jvm_gc_pause_seconds_count") > collectionsBefore, "collections counted");
+            assertTrue(value(sg, "jvm_gc_memory_allocated_bytes_total") > allocatedBefore, "allocation counted");
+            String text = sg.admin("/observe/metrics").body();
+            assertTrue(text.contains("jvm_gc_pause_seconds_sum{gc=\""), text);
+            String live = text.lines().filter(l -> l.startsWith("jvm_gc_live_data_size_bytes ")).findFirst()
+                    .orElseThrow(() -> new AssertionError("jvm_gc_live_data_size_bytes\n" + text));
+            assertFalse(live.endsWith("NaN"), live);
+            assertTrue(value(sg, "jvm_gc_max_data_size_bytes") > 0, text);
+        }
+    }
+
+    /** The sum of a meter's samples over all its label sets. */
+    private static long sum(SidegateFixture sg, String name) {
+        return (long) sg.admin("/observe/metrics").body().lines().filter(l -> l.startsWith(name + "{"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
     static long value(SidegateFixture sg, String name, String... labels) {
         return dev.sidegate.testing.Meters.value(sg, name, labels);
     }
