@@ -29,12 +29,18 @@ public final class Resilience implements Stage {
     private final RetrySettings retry;
     private final Retry retries;
     private final Duration totalTimeout;
+    // The breaker's failure statuses as a table, made when the pipeline is built: the boxed Set lookup per response
+    // was 2% of the plain path's Java samples.
+    private final boolean[] failureStatus = new boolean[600];
 
     public Resilience(String routeId, UpstreamGuards.Guard guard, RetrySettings retry, Duration totalTimeout,
                       SidegateMetrics metrics) {
         this.guard = guard;
         this.retry = retry;
         this.totalTimeout = totalTimeout;
+        for (int status : guard.settings().breaker().failureStatuses()) {
+            failureStatus[status] = true;
+        }
         this.retries = retry.attempts() == 0 ? null : Retry.of("route " + routeId, RetryConfig.<ProxyResponse>custom()
                 .maxAttempts(retry.attempts() + 1)
                 .intervalFunction(IntervalFunction.ofExponentialRandomBackoff(retry.backoff(), 2.0, JITTER))
@@ -99,7 +105,7 @@ public final class Resilience implements Stage {
             long callStart = System.nanoTime();
             ProxyResponse response = next.proceed(request);
             UpstreamAttempt outcome = exchange.attempt().orElseThrow();
-            boolean failed = record(breaker, guard.settings(), outcome, System.nanoTime() - callStart);
+            boolean failed = record(breaker, outcome, System.nanoTime() - callStart);
             if (!failed || context == null || !retryable(request, outcome)) {
                 return attempt > 1 && failed ? withAttempts(exchange, response, outcome, attempt) : response;
             }
@@ -116,10 +122,10 @@ public final class Resilience implements Stage {
     }
 
     /** Reports the attempt to the breaker; true when it failed. */
-    private static boolean record(CircuitBreaker breaker, UpstreamSettings upstream, UpstreamAttempt outcome, long elapsed) {
+    private boolean record(CircuitBreaker breaker, UpstreamAttempt outcome, long elapsed) {
         switch (outcome) {
             case UpstreamAttempt.Responded r -> {
-                if (upstream.breaker().failureStatuses().contains(r.status())) {
+                if (r.status() >= 0 && r.status() < failureStatus.length && failureStatus[r.status()]) {
                     breaker.onError(elapsed, TimeUnit.NANOSECONDS, new UpstreamGuards.UpstreamFailure("status " + r.status()));
                     return true;
                 }
