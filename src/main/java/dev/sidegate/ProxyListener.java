@@ -8,6 +8,7 @@ import dev.sidegate.config.Messages;
 import dev.sidegate.config.ServerSettings;
 import dev.sidegate.proxy.ClientConnections;
 import dev.sidegate.proxy.ErrorPages;
+import dev.sidegate.proxy.HostHeaderCheck;
 import dev.sidegate.proxy.PassThroughEncoding;
 import dev.sidegate.proxy.ProxyHandler;
 import io.helidon.common.configurable.Resource;
@@ -52,7 +53,11 @@ final class ProxyListener {
                                                                .validatePath(false)
                                                                // RFC 9112: persistence is the default in HTTP/1.1
                                                                .sendKeepAliveHeader(false)
-                                                               .addReceiveListener(connections)
+                                                               // Helidon's Host check runs a regular expression per
+                                                               // request; this one refuses the same without it. One
+                                                               // listener only: see HostHeaderCheck
+                                                               .validateRequestHostHeader(false)
+                                                               .addReceiveListener(new HostHeaderCheck(connections))
                                                                .build())
                                                // Helidon looks the upgrader up by the Upgrade value as sent
                                                .addUpgrader(webSocket("websocket", handler))
