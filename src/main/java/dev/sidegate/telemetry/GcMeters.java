@@ -24,6 +24,8 @@ final class GcMeters {
     private GcMeters() {
     }
 
+    // Micrometer holds a meter's object weakly; the JDK keeps its MXBeans for the life of the JVM (sun.management
+    // caches them), and the gauges say so too.
     static void bindTo(MeterRegistry registry) {
         for (GarbageCollectorMXBean collector : ManagementFactory.getGarbageCollectorMXBeans()) {
             FunctionTimer.builder("jvm.gc.pause", collector, GarbageCollectorMXBean::getCollectionCount,
@@ -42,10 +44,12 @@ final class GcMeters {
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getType() == MemoryType.HEAP && isOldGeneration(pool.getName())) {
                 Gauge.builder("jvm.gc.live.data.size", pool, p -> used(p.getCollectionUsage()))
+                        .strongReference(true)
                         .baseUnit("bytes")
                         .description("The old generation's use after its last collection")
                         .register(registry);
                 Gauge.builder("jvm.gc.max.data.size", pool, p -> p.getUsage().getMax())
+                        .strongReference(true)
                         .baseUnit("bytes")
                         .description("The old generation's maximum size")
                         .register(registry);
