@@ -120,14 +120,7 @@ public final class HostHeaderCheck implements Http1ConnectionListener {
                 UriValidator.validateNonIpLiteral(name);
             }
         } catch (IllegalArgumentException e) {
-            throw RequestException.builder()
-                    .type(DirectHandler.EventType.BAD_REQUEST)
-                    .status(Status.BAD_REQUEST_400)
-                    .request(DirectTransportRequest.create(prologue, headers))
-                    .setKeepAlive(false)
-                    .message("Invalid Host header: " + e.getMessage())
-                    .cause(e)
-                    .build();
+            throw refusal(prologue, headers, "Invalid Host header: " + e.getMessage(), e);
         }
     }
 
@@ -146,12 +139,20 @@ public final class HostHeaderCheck implements Http1ConnectionListener {
     }
 
     private static RequestException refusal(HttpPrologue prologue, Headers headers, String message) {
-        return RequestException.builder()
+        return refusal(prologue, headers, message, null);
+    }
+
+    /** Helidon's own 400 for a bad Host, so that the error page and the closed connection are the same as before. */
+    private static RequestException refusal(HttpPrologue prologue, Headers headers, String message, Throwable cause) {
+        RequestException.Builder builder = RequestException.builder()
                 .type(DirectHandler.EventType.BAD_REQUEST)
                 .status(Status.BAD_REQUEST_400)
                 .request(DirectTransportRequest.create(prologue, headers))
                 .setKeepAlive(false)
-                .message(message)
-                .build();
+                .message(message);
+        if (cause != null) {
+            builder.cause(cause);
+        }
+        return builder.build();
     }
 }

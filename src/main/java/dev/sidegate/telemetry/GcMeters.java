@@ -58,7 +58,7 @@ final class GcMeters {
     }
 
     /** The tenured pool of the serial, parallel, G1, ZGC and Shenandoah collectors, by the names the JVM gives them. */
-    static boolean isOldGeneration(String poolName) {
+    private static boolean isOldGeneration(String poolName) {
         return poolName.contains("Old Gen") || poolName.equals("Tenured Gen") || poolName.contains("Old Space")
                 || poolName.equals("ZGC Old Generation") || poolName.equals("Shenandoah");
     }
